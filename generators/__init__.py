@@ -1,0 +1,31 @@
+"""Log formats, found by name. Each lives in its own module and is imported
+only when asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+from generators.format import Format
+
+FORMATS = {
+    "apache": "generators.apache:ApacheCombined",
+    "apache_common": "generators.apache_common:ApacheCommon",
+    "nginx": "generators.nginx:Nginx",
+    "cloudfront": "generators.cloudfront:CloudFront",
+    "cloudflare": "generators.cloudflare:Cloudflare",
+    "json": "generators.json_access:JsonAccess",
+    "syslog": "generators.syslog:Syslog",
+    "alb": "generators.alb:Alb",
+}
+
+
+class UnknownFormat(ValueError):
+    pass
+
+
+def format_class(name: str) -> type[Format]:
+    key = name.lower()
+    if key not in FORMATS:
+        raise UnknownFormat(f"unknown log type {name!r} (known: {', '.join(FORMATS)})")
+    module, cls = FORMATS[key].split(":")
+    return getattr(importlib.import_module(module), cls)

@@ -1,0 +1,42 @@
+"""When each line happened: a simulated clock (deterministic, the default) or
+the wall clock (`--realtime`). Both give non-decreasing times within a batch,
+and a batch never starts before the previous one ended."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+import numpy as np
+
+
+class Clock(Protocol):
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+
+class SimulatedClock:
+    """Traffic arriving at `rate` lines per simulated second from `start`:
+    line i falls in the slot [i/rate, (i+1)/rate), so any process can stamp
+    any batch without knowing the others, and the result is monotone."""
+
+    def __init__(self, start: float, rate: float) -> None:
+        self.start = start
+        self.rate = rate
+
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        slots = np.arange(first_line, first_line + n, dtype=np.float64)
+        return self.start + (slots + rng.random(n)) / self.rate
+
+
+class WallClock:
+    """Lines stamped between the previous batch and now, in order."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.now = now
+        self.last: float | None = None
+
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        now = self.now()
+        last = now if self.last is None else min(self.last, now)
+        self.last = now
+        return np.sort(last + rng.random(n) * (now - last))

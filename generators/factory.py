@@ -1,0 +1,141 @@
+"""Batches of log lines: a format, the world, a clock and bad-data injection
+put together. Batch i holds lines i*B .. i*B+n-1 and depends only on the seed
+and i, so any process can render any batch and the output does not depend on
+how the work is split."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from generators import format_class
+from generators.baddata import KINDS, Line, select
+from generators.clock import Clock, SimulatedClock, WallClock
+from generators.template import Piece, Template, pieces, render_pieces
+from generators.traffic import sample, time_indices
+from generators.world import build_world
+
+BATCH_LINES = 4096
+DEFAULT_START = "2026-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """What to generate; everything that decides the bytes."""
+
+    format: str = "apache"
+    seed: int = 0
+    baddata: float = 0.0  # percent of lines corrupted
+    kinds: tuple[str, ...] | None = None  # bad-data kinds; None: all the format has
+    realtime: bool = False
+    start: str = DEFAULT_START  # simulated clock: when the first line happens
+    clock_rate: float = 1000.0  # simulated clock: lines per simulated second
+    timezone: str = "UTC"
+    bot_share: float = 0.08
+    batch_lines: int = BATCH_LINES
+
+
+@dataclass
+class Batch:
+    data: bytes
+    lines: int
+    bad: dict[str, int] = field(default_factory=dict)  # corrupted lines by kind
+
+
+def parse_timezone(name: str) -> tzinfo:
+    """UTC, an offset (+0200, -07:00) or an IANA name (Europe/Paris)."""
+    if name.upper() in ("UTC", "Z"):
+        return timezone.utc
+    if name[:1] in "+-" and name[1:].replace(":", "").isdigit() and len(name[1:].replace(":", "")) == 4:
+        digits = name[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return timezone(-delta if name[0] == "-" else delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use UTC, an offset like +0200, or a name like Europe/Paris)") from None
+
+
+def parse_start(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--start {text!r} is not an ISO 8601 time like 2026-01-01T00:00:00+00:00") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+class LineFactory:
+    def __init__(self, spec: LineSpec) -> None:
+        if not 0 <= spec.baddata <= 100:
+            raise ValueError(f"bad-data share {spec.baddata:g} is outside 0..100")
+        self.spec = spec
+        self.format = format_class(spec.format)()
+        self.kinds = select(self.format.corruptions, spec.kinds)
+        self.tz = parse_timezone(spec.timezone)
+        self.clock: Clock = WallClock() if spec.realtime else SimulatedClock(parse_start(spec.start), spec.clock_rate)
+        self.world = build_world(spec.seed, spec.bot_share)
+        self.template = Template.parse(self.format.template)
+        static = self.format.pools(self.world)
+        self.stamp_fields = tuple(self.format.stamp(datetime.fromtimestamp(0, self.tz)))
+        entity_of = {name: entity for name, (entity, _) in static.items()} | {f: "second" for f in self.stamp_fields}
+        self.pieces = pieces(self.template, entity_of)
+        self.values = {name: pool for name, (_, pool) in static.items()}
+        self.pools = [None if p.entity == "second" else p.pool(self.values) for p in self.pieces]
+        self.uniform = {p.entity: len(self.values[p.fields[0]]) for p in self.pieces
+                        if p.entity not in ("client", "request", "response", "duration", "referer", "second", "milli", "micro")}
+
+    def render(self, index: int, n: int | None = None) -> Batch:
+        """Batch `index`, holding `n` lines (a whole batch by default)."""
+        n = self.spec.batch_lines if n is None else n
+        rng = np.random.default_rng([self.spec.seed, index])
+        times = self.clock.times(index * self.spec.batch_lines, n, rng)
+        indices = sample(self.world, rng, n)
+        seconds, time_index = time_indices(times)
+        indices |= time_index
+        for entity, size in self.uniform.items():
+            indices[entity] = rng.integers(0, size, n)
+        stamps = [self._stamp(s) for s in seconds.tolist()]
+        batch_values = {f: [s[f] for s in stamps] for f in self.stamp_fields}
+        pools = [pool if pool is not None else piece.pool(batch_values) for piece, pool in zip(self.pieces, self.pools)]
+        out = render_pieces(pools, [indices[p.entity] for p in self.pieces], n)
+        bad = self._corrupt(out, rng, n, times, indices, batch_values) if self.spec.baddata else {}
+        return Batch(b"".join(out), n, bad)
+
+    def _stamp(self, second: float) -> dict[str, bytes]:
+        return self.format.stamp(datetime.fromtimestamp(second, self.tz))
+
+    def _restamp(self, moment: float) -> dict[str, bytes]:
+        whole = int(moment // 1)
+        us = min(int((moment - whole) * 1e6), 999_999)
+        return self._stamp(whole) | {f: self.values[f][us // 1000 if self._entity(f) == "milli" else us % 1000]
+                                     for f in self.template.fields if self._entity(f) in ("milli", "micro")}
+
+    def _entity(self, name: str) -> str:
+        return next(p.entity for p in self.pieces if name in p.fields)
+
+    def _corrupt(self, out: list[bytes], rng: np.random.Generator, n: int, times: np.ndarray,
+                 indices: dict[str, np.ndarray], batch_values: dict[str, list[bytes]]) -> dict[str, int]:
+        rows = np.flatnonzero(rng.random(n) < self.spec.baddata / 100.0)
+        if not len(rows) or not self.kinds:
+            return {}
+        kinds = rng.integers(0, len(self.kinds), len(rows))
+        text_rng = random.Random(int(rng.integers(0, 2**63)))
+        k = len(self.pieces)
+        for row, kind in zip(rows.tolist(), kinds.tolist()):
+            values = {}
+            for piece in self.pieces:
+                source = batch_values if piece.entity == "second" else self.values
+                for name in piece.fields:
+                    values[name] = source[name][int(indices[piece.entity][row])]
+            line = Line(self.template, values, float(times[row]), self._restamp, text_rng)
+            out[row * k] = self.format.corruptions[self.kinds[kind]](line)
+            out[row * k + 1:row * k + k] = [b""] * (k - 1)
+        counts = np.bincount(kinds, minlength=len(self.kinds))
+        return {kind: int(c) for kind, c in zip(self.kinds, counts.tolist()) if c}
+
+
+__all__ = ["Batch", "KINDS", "LineFactory", "LineSpec", "Piece"]

@@ -1,0 +1,72 @@
+"""Command line: `logstorm COMMAND`, plus the drop-in `generate` and `stream`
+names that existing shell pipelines use. Each command is one module under
+harness/commands, imported only when it runs, so start-up stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from typing import NoReturn, Sequence
+
+from harness import __version__
+from harness.errors import UserError
+
+COMMANDS = {
+    "generate": "synthesize log lines to stdout or a file",
+    "stream": "deliver lines from stdin or files to a sink",
+    "run": "generate and deliver in one multiprocess run",
+    "plan": "print the processes and rings a run would use",
+    "broker": "run the embedded Kafka-compatible broker in the foreground",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _module(command: str):
+    return importlib.import_module(f"harness.commands.{command}")
+
+
+def _run(prog: str, command: str, argv: Sequence[str]) -> int:
+    module = _module(command)
+    parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"logstorm {__version__}")
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return module.run(args)
+    except UserError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return error.status
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    known = [c for c in COMMANDS if importlib.util.find_spec(f"harness.commands.{c}")]
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: logstorm {{{','.join(known)}}} ...\n\nlogstorm {__version__}: a benchmarking harness for log pipelines.\n")
+        for name in known:
+            print(f"  {name:10} {COMMANDS[name]}")
+        print("\n`logstorm COMMAND --help` tells more.")
+        sys.exit(0)
+    if argv[0] == "--version":
+        print(f"logstorm {__version__}")
+        sys.exit(0)
+    if argv[0] not in known:
+        print(f"logstorm: error: unknown command {argv[0]!r} (commands: {', '.join(known)})", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(_run(f"logstorm {argv[0]}", argv[0], argv[1:]))
+
+
+def generate(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(_run("generate", "generate", sys.argv[1:] if argv is None else argv))
+
+
+def stream(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(_run("stream", "stream", sys.argv[1:] if argv is None else argv))

@@ -1,0 +1,111 @@
+"""Synthesize pseudo-realistic log lines to stdout or a file.
+
+Lines are deterministic for a seed: the same seed, format and flags give the
+same bytes, whatever --processes is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+
+from harness.errors import UserError
+from harness.options import number, words
+from harness.progress import Progress, summary_line
+
+DEFAULT_LINES = 1000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-l", "--logtype", default="apache", help="log format (case-insensitive; see --list), default apache")
+    parser.add_argument("-i", "--iterations", type=number(int, 0), default=DEFAULT_LINES,
+                        help=f"lines to write; 0 = endless until Ctrl-C or a closed pipe (default {DEFAULT_LINES})")
+    parser.add_argument("-b", "--baddata", type=number(float, 0, 100), default=0.0, metavar="PCT",
+                        help="percent of lines to corrupt on purpose, 0-100, fractions allowed")
+    parser.add_argument("--baddata-kinds", type=words, default=None, metavar="KIND,...",
+                        help="corrupt only with these kinds (default: all the format has; see --list)")
+    parser.add_argument("-s", "--seed", type=number(int, 0), default=None, help="seed for reproducible output (default: random, printed in the summary)")
+    parser.add_argument("-r", "--realtime", action="store_true", help="stamp lines with the wall clock instead of the simulated clock")
+    parser.add_argument("--start", default=None, metavar="ISO", help="simulated clock: time of the first line (default 2026-01-01T00:00:00+00:00)")
+    parser.add_argument("--clock-rate", type=number(float, 0, low_open=True), default=1000.0, metavar="LINES_PER_S",
+                        help="simulated clock: lines per simulated second (default 1000)")
+    parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps: UTC, +0200 or Europe/Paris (default UTC)")
+    parser.add_argument("--bot-share", type=number(float, 0, 1), default=0.08, help="share of clients that are bots, 0-1 (default 0.08)")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("-P", "--processes", type=number(int, 1, 64), default=1, metavar="N",
+                        help="generator processes writing one output, in order (default 1)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    parser.add_argument("-p", "--position", default=None, help=argparse.SUPPRESS)  # old scripts pass it
+    parser.add_argument("--list", action="store_true", help="list the log formats with an example line each, and the bad-data kinds")
+
+
+def run(args: argparse.Namespace) -> int:
+    from generators.factory import DEFAULT_START, LineSpec
+    from harness.ordered import ordered_batches
+
+    if args.list:
+        return list_formats()
+    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    spec = LineSpec(format=args.logtype.lower(), seed=seed, baddata=args.baddata, kinds=args.baddata_kinds,
+                    realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
+                    timezone=args.timezone, bot_share=args.bot_share)
+    check_spec(spec)
+    out = open_output(args.output)
+    progress = Progress(enabled=not args.quiet)
+    started = time.monotonic()
+    lines, bad = 0, {}
+    try:
+        for batch in ordered_batches(spec, args.iterations, args.processes):
+            out.write(batch.data)
+            lines += batch.lines
+            for kind, count in batch.bad.items():
+                bad[kind] = bad.get(kind, 0) + count
+            progress.update(lines)
+        out.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe (`generate | head`): a normal end.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return 0
+    except KeyboardInterrupt:
+        out.flush()
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(summary_line("generate", lines, bad, time.monotonic() - started, seed), file=sys.stderr)
+    return 0
+
+
+def check_spec(spec) -> None:
+    """Turn a spec the generators refuse into one line for the user."""
+    from generators.factory import LineFactory
+
+    try:
+        LineFactory(spec)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def open_output(path: str | None):
+    if path is None:
+        return sys.stdout.buffer
+    try:
+        return open(path, "wb")
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from None
+
+
+def list_formats() -> int:
+    from generators import FORMATS
+    from generators.baddata import SEMANTIC
+    from generators.factory import LineFactory, LineSpec
+
+    for name in FORMATS:
+        factory = LineFactory(LineSpec(format=name, seed=1))
+        example = factory.render(0, 1).data.decode().rstrip("\n")
+        print(f"{name:14} {factory.format.summary}\n{'':14} {example}")
+        print(f"{'':14} bad-data kinds: {', '.join(factory.kinds)}\n")
+    print(f"semantic kinds ({', '.join(SEMANTIC)}) keep the line well-formed; the others make it unparseable.")
+    return 0

@@ -1,0 +1,29 @@
+"""Sinks, found by name. Each is one module; it is imported only when a run
+uses it, so `stream stdout` never loads boto3 or librdkafka."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+SINKS = {
+    "stdout": "sinks.stdout",
+    "null": "sinks.null",
+    "filesystem": "sinks.filesystem",
+    "kafka": "sinks.kafka",
+    "s3": "sinks.s3",
+    "kinesis": "sinks.kinesis",
+}
+ALIASES = {"file": "filesystem"}
+
+
+def sink_names() -> list[str]:
+    return [name for name, module in SINKS.items() if importlib.util.find_spec(module)]
+
+
+def sink_module(name: str) -> ModuleType:
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in SINKS or not importlib.util.find_spec(SINKS[key]):
+        raise KeyError(f"unknown sink {name!r} (sinks: {', '.join(sink_names())})")
+    return importlib.import_module(SINKS[key])

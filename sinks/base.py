@@ -1,0 +1,60 @@
+"""What every sink supplies. Sinks deliver and report acknowledgements; they
+never time anything: the producer process that drives them owns the clock
+and turns each Ack into latency (now - intended) in its histogram.
+
+A sink module (sinks/<name>.py) defines:
+
+    NAME: str                      # registry name
+    HELP: str                      # one line for `stream --help`
+    def add_arguments(parser)      # its own flags
+    def options(args) -> Options   # a frozen, picklable dataclass; raise UserError on bad values
+    def check(options) -> None     # once, in the supervisor, before anything starts:
+                                   # unreachable broker, missing bucket... raise UserError
+    def create(options, producer: int, producers: int) -> Sink
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Ack:
+    """`delivered` + `failed` lines of one send (or part of one) are settled.
+    `intended` is the intended time that was passed to `send`."""
+
+    intended: float
+    delivered: int
+    failed: int = 0
+    reason: str = ""  # why they failed, e.g. "MSG_TIMED_OUT"
+
+
+@dataclass
+class Acks:
+    """A list of acks with a cheap append for synchronous sinks."""
+
+    pending: list[Ack] = field(default_factory=list)
+
+    def add(self, intended: float, delivered: int, failed: int = 0, reason: str = "") -> None:
+        self.pending.append(Ack(intended, delivered, failed, reason))
+
+    def take(self) -> list[Ack]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
+class Sink(Protocol):
+    def open(self) -> None:
+        """Connect; raise UserError if the target cannot be used."""
+
+    def send(self, data: bytes, lines: int, intended: float) -> None:
+        """Deliver `lines` newline-terminated lines (`data`). May block when
+        the sink is full (backpressure), never spin."""
+
+    def poll(self, timeout: float = 0.0) -> list[Ack]:
+        """Acks that arrived since the last call."""
+
+    def close(self, timeout: float) -> list[Ack]:
+        """Flush within `timeout` seconds; return the remaining acks, with
+        anything still undelivered counted as failed (with its reason)."""
