@@ -37,9 +37,9 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
     module = _module(command)
     parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0])
     parser.add_argument("--version", action="version", version=f"logstorm {__version__}")
-    module.add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
+        module.add_arguments(parser, argv)
+        args = parser.parse_args(argv)
         return module.run(args)
     except UserError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

@@ -58,3 +58,22 @@ class Sink(Protocol):
     def close(self, timeout: float) -> list[Ack]:
         """Flush within `timeout` seconds; return the remaining acks, with
         anything still undelivered counted as failed (with its reason)."""
+
+
+def new_run_id() -> str:
+    """Sortable, unique across runs, safe in file and object names (no colons)."""
+    import secrets
+    import time
+
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def cut(data: bytes, lines: int, start: int = 0) -> int:
+    """Byte offset just past the `lines`-th newline of `data` from `start`
+    (len(data) when it holds fewer)."""
+    at = start
+    for _ in range(lines):
+        at = data.find(b"\n", at) + 1
+        if at == 0:
+            return len(data)
+    return at

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 import time
+from typing import Sequence
 
 from harness.errors import UserError
 from harness.options import number, words
@@ -19,7 +20,7 @@ from harness.progress import Progress, summary_line
 DEFAULT_LINES = 1000
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-l", "--logtype", default="apache", help="log format (case-insensitive; see --list), default apache")
     parser.add_argument("-i", "--iterations", type=number(int, 0), default=DEFAULT_LINES,
                         help=f"lines to write; 0 = endless until Ctrl-C or a closed pipe (default {DEFAULT_LINES})")

@@ -1,0 +1,40 @@
+"""What every child process does first and last: ignore Ctrl-C (the
+supervisor decides how to stop), die with the supervisor, and report how it
+ended over its pipe, with the error if it failed."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Callable
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent dies, even by kill -9."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def run_child(report: Connection, role: Callable[..., Any], *args: Any) -> None:
+    """Entry point of every child: `role(*args)` returns the payload sent back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    try:
+        payload = role(*args)
+    except BaseException as error:  # reported, with where it happened, then exit non-zero
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        report.send(("error", f"{type(error).__name__}: {error} ({os.path.basename(where.filename)}:{where.lineno})"))
+        report.close()
+        os._exit(1)
+    report.send(("done", payload))
+    report.close()

@@ -1,0 +1,20 @@
+"""Print the processes and rings a run would use, without running it.
+
+Takes the same flags as `logstorm run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.commands.run import add_arguments, build_spec, sink_names
+
+__all__ = ["add_arguments", "sink_names", "run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.topology import describe, plan
+
+    spec = build_spec(args)
+    print(describe(plan(spec), spec))
+    return 0

@@ -1,0 +1,55 @@
+"""Deliver lines from stdin or files to a sink.
+
+    stream SINK [FILE ...]     (no FILE, or -, reads standard input)
+
+Lines pass through as bytes, invalid UTF-8 included. Ctrl-C stops reading,
+delivers what is in flight and prints the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Sequence
+
+from harness.errors import UserError
+from harness.options import number
+from harness.runflags import add_pacing, add_sinks, report, schedule_of, targets
+
+
+def sink_names(argv: Sequence[str]) -> list[str]:
+    """The sink named on the command line (its flags join the parser)."""
+    positional = [a for a in argv if not a.startswith("-")]
+    return positional[:1] if positional and "-h" not in argv[:1] else []
+
+
+def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
+    from sinks import sink_names as known
+
+    parser.add_argument("sink", help=f"where to deliver: {', '.join(known())} (file = filesystem)")
+    parser.add_argument("files", nargs="*", default=["-"], metavar="FILE", help="input files, plain or .gz, or s3://bucket/prefix (default: stdin)")
+    add_pacing(parser, short=True)
+    parser.add_argument("-n", "--lines", type=number(int, 0), default=0, help="stop after this many lines (default: all)")
+    parser.add_argument("-P", "--producers", type=number(int, 1, 64), default=1, help="producer processes (default 1)")
+    parser.add_argument("--endpoint-url", default=None, help="S3-compatible endpoint for s3:// inputs (default: AWS_ENDPOINT_URL)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no per-second lines, only the summary")
+    parser.add_argument("-p", "--position", default=None, help=argparse.SUPPRESS)  # old scripts pass it
+    add_sinks(parser, sink_names(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    from generators.sources import check_inputs, read_chunks
+    from harness.runspec import RunSpec, StreamInput
+    from harness.supervisor import supervise
+
+    paths = tuple(args.files or ["-"])
+    try:
+        check_inputs(paths, args.endpoint_url)
+    except OSError as error:
+        raise UserError(f"cannot read {error.filename}: {error.strerror}") from None
+    spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
+                   rate=args.rate, schedule=schedule_of(args), quiet=args.quiet)
+    started = time.monotonic()
+    outcome = supervise(spec, read_chunks(paths, args.endpoint_url))
+    report("stream", outcome, time.monotonic() - started)
+    return outcome.status

@@ -1,0 +1,125 @@
+"""The source roles: a generator process renders batches of the run; for
+`stream`, a reader reads stdin or files. Both hand each batch to every sink
+through a Fanout (batch b to producer b mod P of each sink)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from generators.factory import LineFactory, LineSpec
+from harness.ordered import batch_plan
+from harness.controls import WAIT_SLICE, Controls, Timing
+from harness.ring import Ring, RingHandle
+from harness.stats import StatsBoard
+from sinks.base import cut
+
+# A paced run reads or renders at most this far ahead of the schedule, so that
+# Ctrl-C has little to drain and the rings never hold more than a moment of traffic.
+LOOKAHEAD_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """One ring a source writes, and the producer it feeds."""
+
+    ring: RingHandle
+    sink: int
+    producer: int
+    doorbell: Any  # the producer's semaphore: released after every write
+
+
+class Fanout:
+    def __init__(self, outlets: list[Outlet], controls: Controls) -> None:
+        self.rings = {(o.sink, o.producer): (Ring.attach(o.ring), o.doorbell) for o in outlets}
+        self.producers = [1 + max(p for s, p in self.rings if s == sink) for sink in range(1 + max(s for s, _ in self.rings))]
+        self.controls = controls
+        self.board = StatsBoard.attach(controls.board)
+        self.slot = self.board.slot(controls.slot)
+        self.timing: Timing | None = None
+
+    def begin(self) -> None:
+        self.timing = self.controls.begin()
+
+    def stopped(self) -> bool:
+        return self.controls.stop.is_set() or self.controls.abort.is_set()
+
+    def wait_until_due(self, line: int) -> bool:
+        """Sleep until `line` is due, less the lookahead; False if stopped
+        first or if the schedule never reaches it."""
+        timing = self.timing
+        if timing is None:
+            return not self.stopped()
+        offset = timing.schedule.time_of_line(line)
+        if offset is None:
+            return False
+        due = timing.start + offset - LOOKAHEAD_SECONDS
+        while (wait := due - time.time()) > 0:
+            if self.controls.stop.wait(min(wait, WAIT_SLICE)) or self.controls.abort.is_set():
+                return False
+        return not self.stopped()
+
+    def write(self, data: bytes, lines: int, sequence: int, bad: dict[str, int] | None = None) -> bool:
+        created = time.time()
+        for sink, producers in enumerate(self.producers):
+            ring, doorbell = self.rings[(sink, sequence % producers)]
+            while not ring.write(data, lines, created, sequence, timeout=WAIT_SLICE):
+                if self.controls.abort.is_set():
+                    return False
+            doorbell.release()
+        slot = self.slot
+        slot.add("generated", lines)
+        slot.add("bytes", len(data))
+        slot.add("batches", 1)
+        for kind, count in (bad or {}).items():
+            slot.add("bad", count)
+            slot.add(f"bad_{kind}", count)
+        slot.set("ring_fill_ppm", int(max(ring.fill() for ring, _ in self.rings.values()) * 1e6))
+        return True
+
+    def close(self) -> None:
+        for ring, doorbell in self.rings.values():
+            ring.close_writer()
+            doorbell.release()
+            ring.close()
+        del self.slot  # the board's mapping closes only once no view of it is left
+        self.board.close()
+
+
+def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls) -> dict:
+    factory = LineFactory(spec)
+    fanout = Fanout(outlets, controls)
+    try:
+        fanout.begin()
+        for index, n in batch_plan(lines, spec.batch_lines):
+            if index % count != rank:
+                continue
+            if not fanout.wait_until_due(index * spec.batch_lines):
+                break
+            batch = factory.render(index, n)
+            if not fanout.write(batch.data, batch.lines, index, batch.bad):
+                break
+    finally:
+        fanout.close()
+    return {}
+
+
+def reader_role(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls) -> dict:
+    """Lines from stdin/files/S3 (`chunks` of whole lines); `limit` 0 = all."""
+    fanout = Fanout(outlets, controls)
+    read = 0
+    try:
+        fanout.begin()
+        for sequence, chunk in enumerate(chunks):
+            lines = chunk.count(b"\n")
+            if limit and read + lines > limit:
+                chunk, lines = chunk[:cut(chunk, limit - read)], limit - read
+            if not fanout.wait_until_due(read) or not fanout.write(chunk, lines, sequence):
+                break
+            read += lines
+            if limit and read >= limit:
+                break
+    finally:
+        fanout.close()
+    return {}

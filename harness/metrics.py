@@ -1,0 +1,153 @@
+"""The metrics role and the arithmetic of stat slots.
+
+The metrics process only reads the slots (never asks a worker to stop and
+talk): once a second it takes a snapshot, and the difference with the
+previous one is that second's record: rates, lag, late lines, latency
+percentiles of the lines settled in that second. The live view in this
+module is one plain line per interval on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.controls import Controls
+from harness.histogram import Histogram
+from harness.runspec import RunSpec
+from harness.stats import COUNTERS, StatsBoard
+from harness.topology import Plan
+
+INTERVAL_SECONDS = 1.0
+BAD_PREFIX = "bad_"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which slots belong to what: the sources, and each sink's producers."""
+
+    sources: tuple[int, ...]
+    sinks: tuple[tuple[str, tuple[int, ...]], ...]  # (sink name, producer slots)
+    schedule: Any
+    quiet: bool
+
+    @classmethod
+    def of(cls, topology: Plan, spec: RunSpec) -> "Layout":
+        sources = tuple(p.slot for p in topology.processes if p.role in ("generator", "reader"))
+        sinks = tuple((target.name, tuple(p.slot for p in topology.role("producer") if p.sink == s))
+                      for s, target in enumerate(spec.sinks))
+        return cls(sources, sinks, spec.schedule, spec.quiet)
+
+
+@dataclass
+class SinkTotals:
+    name: str
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    late: int = 0
+    publish: Histogram = field(default_factory=Histogram)
+
+
+@dataclass
+class Totals:
+    generated: int = 0
+    bytes: int = 0
+    bad: dict[str, int] = field(default_factory=dict)
+    sinks: list[SinkTotals] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed for s in self.sinks)
+
+
+def _sum(snapshot: Any, slots: tuple[int, ...], name: str) -> int:
+    return int(snapshot.counters[list(slots), COUNTERS.index(name)].sum()) if slots else 0
+
+
+def _max(snapshot: Any, slots: tuple[int, ...], name: str) -> int:
+    return int(snapshot.counters[list(slots), COUNTERS.index(name)].max()) if slots else 0
+
+
+def _histogram(snapshot: Any, slots: tuple[int, ...], name: str) -> Histogram:
+    merged = Histogram()
+    for slot in slots:
+        merged.add(snapshot.slot_histograms[name][slot])
+    return merged
+
+
+def totals(snapshot: Any, layout: Layout) -> Totals:
+    bad = {name[len(BAD_PREFIX):]: _sum(snapshot, layout.sources, name) for name in COUNTERS if name.startswith(BAD_PREFIX)}
+    return Totals(
+        generated=_sum(snapshot, layout.sources, "generated"),
+        bytes=_sum(snapshot, layout.sources, "bytes"),
+        bad={kind: count for kind, count in bad.items() if count},
+        sinks=[SinkTotals(name, _sum(snapshot, slots, "sent"), _sum(snapshot, slots, "delivered"), _sum(snapshot, slots, "failed"),
+                          _sum(snapshot, slots, "late"), _histogram(snapshot, slots, "publish")) for name, slots in layout.sinks],
+    )
+
+
+def interval_record(t: float, seconds: float, before: Totals, after: Totals, snapshot: Any, layout: Layout) -> dict:
+    """One second (or interval) of the run, from two totals."""
+    sinks = []
+    for (name, slots), old, new in zip(layout.sinks, before.sinks, after.sinks):
+        window = Histogram(new.publish.counts - old.publish.counts)
+        sinks.append({
+            "name": name,
+            "target": None if layout.schedule is None else round(float(layout.schedule.rate_at(t - seconds / 2)), 3),
+            "sent": (new.sent - old.sent) / seconds,
+            "delivered": (new.delivered - old.delivered) / seconds,
+            "failed": new.failed - old.failed,
+            "late": new.late - old.late,
+            "lag_s": _max(snapshot, slots, "lag_us") / 1e6,
+            "p50_us": window.percentile(50) if window.total_count else None,
+            "p99_us": window.percentile(99) if window.total_count else None,
+        })
+    return {"t": round(t, 3), "generated": (after.generated - before.generated) / seconds,
+            "ring_fill": _max(snapshot, layout.sources, "ring_fill_ppm") / 1e6, "sinks": sinks}
+
+
+def live_line(record: dict) -> str:
+    parts = [f"[{record['t']:6.1f}s] gen {record['generated']:>11,.0f}/s ring {record['ring_fill']:4.0%}"]
+    for sink in record["sinks"]:
+        target = "" if sink["target"] is None else f" target {sink['target']:,.0f}/s"
+        latency = "" if sink["p50_us"] is None else f" p50 {_ms(sink['p50_us'])} p99 {_ms(sink['p99_us'])}"
+        parts.append(f"{sink['name']}:{target} delivered {sink['delivered']:,.0f}/s failed {sink['failed']:,} "
+                     f"lag {sink['lag_s']:.3f}s late {sink['late']:,}{latency}")
+    return " | ".join(parts)
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:.1f}ms"
+
+
+def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: Any) -> list[dict]:
+    board = StatsBoard.attach(board_handle)
+    series: list[dict] = []
+    try:
+        controls.begin()
+        start = controls.start_at.value or time.time()
+        previous, previous_at = totals(board.snapshot(), layout), start
+        while True:
+            finished = done.wait(max(0.0, previous_at + INTERVAL_SECONDS - time.time()))
+            now = time.time()
+            snapshot = board.snapshot()
+            current = totals(snapshot, layout)
+            seconds = now - previous_at
+            if seconds > 0.05 or not finished:
+                record = interval_record(now - start, seconds, previous, current, snapshot, layout)
+                series.append(record)
+                if not layout.quiet:
+                    print(live_line(record), file=sys.stderr, flush=True)
+            previous, previous_at = current, now
+            if finished:
+                break
+    finally:
+        board.close()
+    return series
+
+
+def percentile_ms(histogram: Histogram, p: float) -> float:
+    return histogram.percentile(p) / 1000 if histogram.total_count else 0.0

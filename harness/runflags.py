@@ -1,0 +1,84 @@
+"""Flags shared by `stream` and `run`: pacing, sinks and their own flags,
+and the summary printed at the end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from harness.errors import UserError
+from harness.options import number
+from harness.runspec import SinkTarget
+from harness.supervisor import Outcome
+
+
+def add_pacing(parser: argparse.ArgumentParser, short: bool) -> None:
+    """-r/-s short forms only where the old `stream` had them."""
+    rate = ("-r", "--rate") if short else ("--rate",)
+    schedule = ("-s", "--schedule") if short else ("--schedule",)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(*rate, type=number(float, 0, low_open=True), default=None, metavar="LINES_PER_S",
+                       help="lines per second in total, fractions allowed (default: unlimited)")
+    group.add_argument(*schedule, default=None, metavar="FILE.json",
+                       help='cyclic rates: {"update_interval": S, "schedule": [r1, r2, ...]}; 0 = silence for that interval')
+
+
+def schedule_of(args: argparse.Namespace):
+    """The run's load shape from --rate or --schedule; None when unpaced."""
+    if args.schedule is None and args.rate is None:
+        return None
+    from harness import schedule
+
+    return schedule.from_json(args.schedule) if args.schedule is not None else schedule.constant(args.rate)
+
+
+def add_sinks(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    from sinks import sink_module
+
+    for name in dict.fromkeys(names):
+        try:
+            module = sink_module(name)
+        except KeyError as error:
+            raise UserError(error.args[0]) from None
+        group = parser.add_argument_group(f"{module.NAME} sink", module.HELP)
+        try:
+            module.add_arguments(group)
+        except argparse.ArgumentError as error:
+            raise UserError(f"sink {module.NAME} cannot be combined with the others in one run: {error}") from None
+
+
+def targets(args: argparse.Namespace, names: Sequence[str], producers: int) -> tuple[SinkTarget, ...]:
+    from sinks import sink_module
+
+    out = []
+    for name in names:
+        module = sink_module(name)
+        most = getattr(module, "MAX_PRODUCERS", producers)
+        out.append(SinkTarget(module.NAME, module.options(args), min(producers, most)))
+    return tuple(out)
+
+
+def report(command: str, outcome: Outcome, seconds: float) -> None:
+    """The closing summary on stderr: what was generated, what each sink got,
+    why anything failed, and the conservation check."""
+    t = outcome.totals
+    bad = f", {sum(t.bad.values()):,} bad ({', '.join(f'{k} {v:,}' for k, v in sorted(t.bad.items()))})" if t.bad else ""
+    print(f"{command}: {t.generated:,} lines in {seconds:.2f} s ({t.generated / max(seconds, 1e-9):,.0f} lines/s){bad}",
+          file=sys.stderr)
+    for sink in t.sinks:
+        latency = ""
+        if sink.publish.total_count:
+            p = sink.publish
+            latency = (f"; latency p50 {p.percentile(50) / 1000:.2f} ms, p99 {p.percentile(99) / 1000:.2f} ms, "
+                       f"max {p.max / 1000:.2f} ms")
+        late = f", {sink.late:,} late" if sink.late else ""
+        unaccounted = t.generated - sink.delivered - sink.failed
+        lost = f", {unaccounted:,} UNACCOUNTED" if unaccounted and not outcome.errors else ""
+        print(f"  {sink.name}: {sink.delivered:,} delivered, {sink.failed:,} failed{late}{lost}{latency}", file=sys.stderr)
+    for reason, count in sorted(outcome.failures.items(), key=lambda kv: -kv[1]):
+        print(f"  failed: {count:,} lines: {reason}", file=sys.stderr)
+    for error in outcome.errors:
+        print(f"{command}: error: {error}", file=sys.stderr)
+    if outcome.interrupted:
+        print(f"{command}: interrupted; drained what was in flight" if outcome.status != 130 else f"{command}: aborted", file=sys.stderr)

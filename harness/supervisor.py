@@ -1,0 +1,234 @@
+"""The supervisor: plans the processes of a run, starts them, watches them,
+stops them, and adds up what happened.
+
+    supervisor ── spawn ──> generator 0..N-1 ──ring[g][s][p]──> producer s.p ──> sink s
+               ── spawn ──> metrics (reads every stat slot once a second)
+               ── thread ─> reader (for `stream`, in place of the generators)
+
+Ctrl-C or SIGTERM: stop generating, drain the rings to the sinks, report.
+A second Ctrl-C: abort at once (exit 130). A child that dies stops the run
+(exit 1, naming it). Shared memory and children never outlive the run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any, Iterable
+
+from harness.child import run_child
+from harness.controls import WAIT_SLICE, Controls
+from harness.generator import Outlet, generator_role, reader_role
+from harness.metrics import Layout, Totals, metrics_role, totals
+from harness.producer import producer_role
+from harness.ring import Ring
+from harness.runspec import RunSpec, StreamInput
+from harness.stats import StatsBoard
+from harness.topology import Plan, plan
+from sinks import sink_module
+
+JOIN_SECONDS = 10.0
+READY_SECONDS = 60.0
+INTERRUPTED = 130
+
+
+@dataclass
+class Outcome:
+    totals: Totals
+    status: int  # exit status: 0, 1 (failures or a crash), 130 (interrupted twice)
+    errors: list[str] = field(default_factory=list)  # "generator-1: killed by signal 9"
+    failures: dict[str, int] = field(default_factory=dict)  # failed lines by reason
+    fingerprints: list[Any] = field(default_factory=list)  # per producer, for sinks that verify
+    series: list[dict] = field(default_factory=list)  # the metrics' per-second records
+    interrupted: bool = False
+
+
+class Signals:
+    """First Ctrl-C/SIGTERM: stop. Second: abort."""
+
+    def __init__(self, stop: Any, abort: Any) -> None:
+        self.stop, self.abort, self.count = stop, abort, 0
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "Signals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        (self.stop if self.count == 1 else self.abort).set()
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
+    """Run `spec`. For a StreamInput, `chunks` are the lines read (whole lines)."""
+    topology = plan(spec)
+    context = mp.get_context("spawn")
+    with ExitStack() as resources:
+        rings = [Ring.create(spec.ring_bytes) for _ in topology.rings]
+        for ring in rings:
+            resources.callback(_release, ring)
+        board = StatsBoard.create(topology.slots)
+        resources.callback(_release, board)
+        events = {name: context.Event() for name in ("stop", "abort", "go", "metrics_done")}
+        ready = context.Semaphore(0)
+        start_at = context.Value("d", 0.0, lock=False)
+        doorbells = {p.name: context.Semaphore(0) for p in topology.role("producer")}
+
+        def controls(slot: int | None) -> Controls:
+            return Controls(board.handle, slot, spec.schedule, ready, events["go"], start_at, events["stop"], events["abort"])
+
+        def outlets(ring_indices: tuple[int, ...]) -> list[Outlet]:
+            out = []
+            for r in ring_indices:
+                ring = topology.rings[r]
+                feeds = next(p for p in topology.role("producer") if r in p.rings)
+                out.append(Outlet(rings[r].handle, ring.sink, ring.producer, doorbells[feeds.name]))
+            return out
+
+        children: dict[str, tuple[Any, Any]] = {}  # name -> (process, report connection)
+
+        def start(name: str, role: Any, *args: Any) -> None:
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=run_child, args=(send, role, *args), name=name)
+            process.start()
+            send.close()
+            children[name] = (process, receive)
+
+        reader: threading.Thread | None = None
+        reader_result: dict[str, Any] = {}
+        for p in topology.processes:
+            if p.role == "generator":
+                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot))
+            elif p.role == "producer":
+                rings_in = [rings[r].handle for r in p.rings]
+                start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
+            elif p.role == "metrics":
+                start(p.name, metrics_role, board.handle, Layout.of(topology, spec), controls(None), events["metrics_done"])
+            elif p.role == "reader":
+                reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
+                                          args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), reader_result))
+        resources.callback(_reap, children, events["abort"])
+        outcome = Outcome(totals=Totals(), status=0)
+        with Signals(events["stop"], events["abort"]) as signals:
+            if reader is not None:
+                reader.start()
+            _start_together(children, topology, ready, events, start_at, outcome, reader is not None)
+            _watch(children, spec, events, start_at, outcome, reader, reader_result)
+            if signals.count:
+                outcome.interrupted = True
+            if signals.count > 1:
+                outcome.status = INTERRUPTED
+        snapshot = board.snapshot()
+        outcome.totals = totals(snapshot, Layout.of(topology, spec))
+    if outcome.totals.failed and not outcome.status:
+        outcome.status = 1
+    return outcome
+
+
+def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, result: dict) -> None:
+    try:
+        reader_role(chunks, limit, outlets, controls)
+    except BaseException as error:  # reported by the supervisor like a child's error
+        result["error"] = f"{type(error).__name__}: {error}"
+    result["done"] = True
+
+
+def _start_together(children, topology: Plan, ready, events, start_at, outcome: Outcome, has_reader: bool) -> None:
+    """Wait until every role is set up, then give them one start time."""
+    expected = sum(p.role in ("generator", "producer", "metrics") for p in topology.processes) + has_reader
+    deadline = time.monotonic() + READY_SECONDS
+    for _ in range(expected):
+        while not ready.acquire(timeout=WAIT_SLICE):
+            _collect(children, outcome)
+            if outcome.errors or events["abort"].is_set() or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
+                    outcome.errors.append(f"processes not ready after {READY_SECONDS:.0f} s")
+                events["abort"].set()
+                events["go"].set()
+                return
+    start_at.value = time.time()
+    events["go"].set()
+
+
+def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, reader_result: dict) -> None:
+    deadline = None if spec.duration is None or spec.paced else start_at.value + spec.duration
+    producers_left = {n for n in children if n.startswith("producer")}
+    while True:
+        _collect(children, outcome)
+        if reader_result.get("error"):
+            outcome.errors.append(f"reader: {reader_result.pop('error')}")
+        if outcome.errors and not events["abort"].is_set():
+            events["abort"].set()
+        if deadline is not None and time.time() >= deadline:
+            events["stop"].set()
+        finished = {n for n in producers_left if not children[n][0].is_alive()}
+        producers_left -= finished
+        if not producers_left or (events["abort"].is_set() and not any(p.is_alive() for p, _ in children.values() if p.name != "metrics")):
+            break
+        wait([conn for _, conn in children.values() if not conn.closed] + [p.sentinel for p, _ in children.values()], timeout=WAIT_SLICE)
+    if reader is not None:
+        events["stop"].set()
+        reader.join(JOIN_SECONDS)
+    events["metrics_done"].set()
+    process, conn = children["metrics"]
+    process.join(JOIN_SECONDS)
+    _collect(children, outcome)
+
+
+def _collect(children, outcome: Outcome) -> None:
+    """Read what children reported; a child that ended without a report died."""
+    for name, (process, conn) in children.items():
+        if conn.closed:
+            continue
+        try:
+            while conn.poll():
+                kind, payload = conn.recv()
+                if kind == "error":
+                    outcome.errors.append(f"{name}: {payload}")
+                elif name.startswith("producer"):
+                    for reason, count in payload["failures"].items():
+                        outcome.failures[reason] = outcome.failures.get(reason, 0) + count
+                    outcome.fingerprints.append(payload["fingerprint"])
+                elif name == "metrics":
+                    outcome.series = payload
+                conn.close()
+                break
+        except (EOFError, OSError):
+            conn.close()
+            process.join(JOIN_SECONDS)
+            outcome.errors.append(f"{name}: {_death(process.exitcode)}")
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _reap(children, abort) -> None:
+    """Every child ends with the run: joined, else terminated, else killed."""
+    for process, _ in children.values():
+        process.join(JOIN_SECONDS if not abort.is_set() else 1.0)
+    for process, _ in children.values():
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join(2.0)
+
+
+def _release(resource: Any) -> None:
+    resource.close()
+    resource.unlink()
