@@ -13,6 +13,7 @@ import lzma
 import zlib
 from typing import IO, Any, Iterator
 
+from generators.sources import whole_lines
 from harness.errors import UserError
 from sinks import aws
 
@@ -65,20 +66,6 @@ def _decoded(key: str, body: IO[bytes]) -> IO[bytes]:
     return body
 
 
-def _lines(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """`stream` as chunks ending at a newline; a last line without one gets one."""
-    carry = b""
-    while block := stream.read(chunk_bytes):
-        cut = block.rfind(b"\n") + 1
-        if cut:
-            yield carry + block[:cut]
-            carry = block[cut:]
-        else:
-            carry += block
-    if carry:
-        yield carry + b"\n"
-
-
 def s3_chunks(url: str, endpoint_url: str | None = None, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
     """The lines of every object under `url`, in key order, in chunks of
     about `chunk_bytes` (more when a single line is longer)."""
@@ -89,7 +76,7 @@ def s3_chunks(url: str, endpoint_url: str | None = None, chunk_bytes: int = 1 <<
             body = client.get_object(Bucket=bucket, Key=key)["Body"]
             try:
                 with body, _decoded(key, body) as stream:
-                    yield from _lines(stream, chunk_bytes)
+                    yield from whole_lines(stream, chunk_bytes)
             except _decode_errors() as error:
                 if isinstance(error, aws.errors()):  # some botocore network errors are OSErrors too
                     raise

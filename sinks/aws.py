@@ -45,11 +45,18 @@ class Target:
     region: str | None = None  # None: AWS_REGION / AWS_DEFAULT_REGION / the profile
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint-url", default=None, metavar="URL",
-                        help="an S3/Kinesis-compatible endpoint (MinIO, Ceph, a local test server); "
-                             "default: AWS_ENDPOINT_URL, else AWS")
-    parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile)")
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--endpoint-url and --region, unless the command already has them: two
+    AWS sinks in one run, or `stream`'s own --endpoint-url for s3:// inputs,
+    share one value (one AWS account, or one local S3-compatible server)."""
+    flags = (("--endpoint-url", "an S3/Kinesis-compatible endpoint URL (MinIO, Ceph, a local test server); "
+                                "default: AWS_ENDPOINT_URL, else AWS"),
+             ("--region", "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile)"))
+    for flag, text in flags:
+        try:
+            parser.add_argument(flag, default=None, help=text)
+        except argparse.ArgumentError:
+            pass  # already there: see above
 
 
 def target(args: argparse.Namespace) -> Target:
@@ -62,19 +69,26 @@ def client(service: str, where: Target, *, check: bool = False, attempts: int = 
     region (for services that need one) or no credentials at all."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import NoRegionError
+    from botocore.exceptions import BotoCoreError, NoRegionError
 
-    session = boto3.session.Session(region_name=where.region)
     connect, read = CHECK_TIMEOUTS if check else DELIVERY_TIMEOUTS
     config = Config(connect_timeout=connect, read_timeout=read,
                     retries={"mode": "standard", "total_max_attempts": 1 if check else attempts})
     try:
+        session = boto3.session.Session(region_name=where.region)
+        if session.region_name == "":  # AWS_REGION= set but empty: botocore would build "kinesis..amazonaws.com"
+            raise NoRegionError()
         made = session.client(service, endpoint_url=where.endpoint_url, config=config)
+        credentials = session.get_credentials()
     except NoRegionError:
         raise UserError(NO_REGION) from None
+    except (BotoCoreError, ValueError) as error:
+        # A missing profile, half-set credentials, a malformed endpoint URL (ValueError):
+        # botocore's message names the culprit and holds no secret.
+        raise UserError(f"AWS configuration: {error}") from None
     # Checked here rather than on the first call, where botocore's message would be
     # "Unable to locate credentials" deep inside a traceback.
-    if session.get_credentials() is None:
+    if credentials is None:
         raise UserError(NO_CREDENTIALS)
     return made
 

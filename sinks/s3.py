@@ -14,15 +14,13 @@ Each finished object is one Ack whose intended time is that of its oldest line.
 from __future__ import annotations
 
 import argparse
-import secrets
-import time
 import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.options import number
 from sinks import aws
-from sinks.base import Ack, Acks
+from sinks.base import Ack, Acks, cut, new_run_id
 
 NAME = "s3"
 HELP = "write objects of N lines each to an S3 bucket (or an S3-compatible store)"
@@ -65,11 +63,6 @@ def options(args: argparse.Namespace) -> Options:
                    part_bytes=args.part_size * MiB, target=aws.target(args), run_id=new_run_id())
 
 
-def new_run_id() -> str:
-    """20261128T101502Z-3fa9c1: sorts by start time, unique across runs, no colons."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
 def object_key(options: Options, producer: int, seq: int) -> str:
     day = f"{options.run_id[0:4]}/{options.run_id[4:6]}/{options.run_id[6:8]}"
     suffix = COMPRESSIONS[options.compression][0]
@@ -106,7 +99,8 @@ class S3Sink:
                 self.seq += 1
             room = self.options.linecount - self.current.lines
             take = min(lines, room)
-            head, data = (data, b"") if take == lines else split_lines(data, take)
+            at = len(data) if take == lines else cut(data, take)
+            head, data = data[:at], data[at:]
             self.current.write(head, take, intended)
             lines -= take
             if self.current.lines == self.options.linecount:
@@ -128,14 +122,6 @@ class S3Sink:
             self.acks.add(done.intended, 0, done.lines, reason)
         else:
             self.acks.add(done.intended, done.lines)
-
-
-def split_lines(data: bytes, n: int) -> tuple[bytes, bytes]:
-    """The first `n` newline-terminated lines of `data`, and the rest."""
-    end = -1
-    for _ in range(n):
-        end = data.index(b"\n", end + 1)
-    return data[:end + 1], data[end + 1:]
 
 
 class _Compressor(Protocol):

@@ -12,6 +12,7 @@ import zstandard
 from harness.errors import UserError
 from sinks import s3
 from tests.fixtures.aws import deliver, free_port, generated, sink_options, unique
+from tests.fixtures.common import run_cli
 
 KEY = re.compile(r"demo/(?P<day>\d{4}/\d\d/\d\d)/(?P<run>\d{8}T\d{6}Z-[0-9a-f]{6})"
                  r"-p(?P<producer>\d{3})-(?P<seq>\d{8})\.log(?P<suffix>\.gz|\.zst)?")
@@ -163,3 +164,26 @@ def test_bad_flags_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit:
         sink_options(s3, *argv)
     assert exit.value.code == 2
+
+
+def test_stream_s3_writes_a_file_as_objects_of_linecount_lines(aws_env, s3_bucket, tmp_path):
+    data = b"".join(batch.data for batch in generated(100_000))
+    (tmp_path / "in.log").write_bytes(data)
+    done = run_cli("stream", "s3", "--bucket", s3_bucket, "--prefix", "P", "--linecount", "10000",
+                   "--endpoint-url", aws_env.url, "-q", str(tmp_path / "in.log"))
+    assert done.returncode == 0, done.stderr.decode()
+    client = aws_env.client("s3")
+    keys = [item["Key"] for item in objects(client, s3_bucket)]
+    assert len(keys) == 10 and all(key.startswith("P/") for key in keys)
+    assert b"".join(body(client, s3_bucket, key)["Body"].read() for key in keys) == data
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bucket", "no-such-bucket-here"], "S3 bucket 'no-such-bucket-here' does not exist"),
+    (["--bucket", "b", "--endpoint-url", "not-a-url"], "AWS configuration: Invalid endpoint: not-a-url"),
+])
+def test_stream_s3_refuses_a_bad_target_in_one_line(aws_env, argv, message):
+    argv = argv if "--endpoint-url" in argv else argv + ["--endpoint-url", aws_env.url]
+    done = run_cli("stream", "s3", *argv, "/dev/null", timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.decode() == f"stream: error: {message}\n"

@@ -13,6 +13,7 @@ from generators.s3_source import check_s3_source, s3_chunks
 from harness.errors import UserError
 from sinks import s3
 from tests.fixtures.aws import deliver, generated, sink_options
+from tests.fixtures.common import run_cli
 
 
 def test_replaying_a_prefix_the_sink_wrote_gives_the_same_100000_lines(aws_env, s3_bucket):
@@ -84,3 +85,22 @@ def test_an_empty_prefix_fails_the_check(aws_env, s3_bucket):
     aws_env.client("s3").put_object(Bucket=s3_bucket, Key="logs/", Body=b"")
     with pytest.raises(UserError, match=rf"^no objects under s3://{s3_bucket}/logs/$"):
         check_s3_source(f"s3://{s3_bucket}/logs/", aws_env.url)
+
+
+def test_stream_replays_an_s3_prefix_into_a_file_sink(aws_env, s3_bucket, tmp_path):
+    batches = generated(100_000)
+    options = sink_options(s3, "--bucket", s3_bucket, "--prefix", "demo/", "--linecount", "10000",
+                           "--compression", "gzip", "--endpoint-url", aws_env.url)
+    deliver(s3, options, batches)
+
+    done = run_cli("stream", "file", "--path", str(tmp_path / "out"), "--endpoint-url", aws_env.url, "-q",
+                   f"s3://{s3_bucket}/demo/")
+    assert done.returncode == 0, done.stderr.decode()
+    [written] = (tmp_path / "out").iterdir()
+    assert written.read_bytes() == b"".join(batch.data for batch in batches)
+
+
+def test_stream_refuses_an_empty_s3_prefix_in_one_line(aws_env, s3_bucket):
+    done = run_cli("stream", "null", "--endpoint-url", aws_env.url, f"s3://{s3_bucket}/nothing/")
+    assert done.returncode == 2
+    assert done.stderr.decode() == f"stream: error: no objects under s3://{s3_bucket}/nothing/\n"
