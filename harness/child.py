@@ -5,20 +5,25 @@ ended over its pipe, with the error if it failed."""
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
+PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent dies, even by kill -9."""
+def settle_in(name: str) -> None:
+    """Linux: show the role's name in ps/top (/proc/PID/comm), and SIGKILL
+    this process when its parent dies, even by kill -9."""
     parent = os.getppid()
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_NAME, name.encode()[:15])
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:
@@ -28,7 +33,7 @@ def die_with_parent() -> None:
 def run_child(report: Connection, role: Callable[..., Any], *args: Any) -> None:
     """Entry point of every child: `role(*args)` returns the payload sent back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
+    settle_in(multiprocessing.current_process().name)
     try:
         payload = role(*args)
     except BaseException as error:  # reported, with where it happened, then exit non-zero

@@ -39,7 +39,7 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
     parser.add_argument("--version", action="version", version=f"logstorm {__version__}")
     try:
         module.add_arguments(parser, argv)
-        args = parser.parse_args(argv)
+        args = parser.parse_intermixed_args(argv)
         return module.run(args)
     except UserError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

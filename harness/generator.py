@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import numpy as np
+
 from generators.factory import LineFactory, LineSpec
 from harness.ordered import batch_plan
 from harness.controls import WAIT_SLICE, Controls, Timing
@@ -18,6 +20,7 @@ from sinks.base import cut
 # A paced run reads or renders at most this far ahead of the schedule, so that
 # Ctrl-C has little to drain and the rings never hold more than a moment of traffic.
 LOOKAHEAD_SECONDS = 1.0
+NEWLINE = 10
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,9 @@ class Outlet:
 
 
 class Fanout:
-    def __init__(self, outlets: list[Outlet], controls: Controls) -> None:
+    def __init__(self, outlets: list[Outlet], controls: Controls, piece_lines: int) -> None:
+        self.piece_lines = piece_lines
+        self.records = 0
         self.rings = {(o.sink, o.producer): (Ring.attach(o.ring), o.doorbell) for o in outlets}
         self.producers = [1 + max(p for s, p in self.rings if s == sink) for sink in range(1 + max(s for s, _ in self.rings))]
         self.controls = controls
@@ -60,14 +65,20 @@ class Fanout:
                 return False
         return not self.stopped()
 
-    def write(self, data: bytes, lines: int, sequence: int, bad: dict[str, int] | None = None) -> bool:
+    def write(self, data: bytes, lines: int, first_line: int, bad: dict[str, int] | None = None) -> bool:
+        """Hand `lines` lines (run-wide numbers from `first_line`) to every
+        sink, in pieces of at most piece_lines, each to the next producer."""
         created = time.time()
-        for sink, producers in enumerate(self.producers):
-            ring, doorbell = self.rings[(sink, sequence % producers)]
-            while not ring.write(data, lines, created, sequence, timeout=WAIT_SLICE):
-                if self.controls.abort.is_set():
-                    return False
-            doorbell.release()
+        for start, end, count in pieces(data, lines, self.piece_lines):
+            piece = data if count == lines else memoryview(data)[start:end]
+            for sink, producers in enumerate(self.producers):
+                ring, doorbell = self.rings[(sink, self.records % producers)]
+                while not ring.write(piece, count, created, first_line, timeout=WAIT_SLICE):
+                    if self.controls.abort.is_set():
+                        return False
+                doorbell.release()
+            self.records += 1
+            first_line += count
         slot = self.slot
         slot.add("generated", lines)
         slot.add("bytes", len(data))
@@ -87,9 +98,21 @@ class Fanout:
         self.board.close()
 
 
-def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls) -> dict:
+def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
+    """(start, end, line count) of consecutive runs of at most `most` lines."""
+    if lines <= most:
+        return [(0, len(data), lines)]
+    ends = (np.flatnonzero(np.frombuffer(data, np.uint8) == NEWLINE)[most - 1::most] + 1).tolist()
+    if ends[-1] != len(data):
+        ends.append(len(data))
+    starts = [0, *ends[:-1]]
+    return [(a, b, min(most, lines - i * most)) for i, (a, b) in enumerate(zip(starts, ends))]
+
+
+def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls,
+                   piece_lines: int) -> dict:
     factory = LineFactory(spec)
-    fanout = Fanout(outlets, controls)
+    fanout = Fanout(outlets, controls, piece_lines)
     try:
         fanout.begin()
         for index, n in batch_plan(lines, spec.batch_lines):
@@ -98,24 +121,24 @@ def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: l
             if not fanout.wait_until_due(index * spec.batch_lines):
                 break
             batch = factory.render(index, n)
-            if not fanout.write(batch.data, batch.lines, index, batch.bad):
+            if not fanout.write(batch.data, batch.lines, index * spec.batch_lines, batch.bad):
                 break
     finally:
         fanout.close()
     return {}
 
 
-def reader_role(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls) -> dict:
+def reader_role(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, piece_lines: int) -> dict:
     """Lines from stdin/files/S3 (`chunks` of whole lines); `limit` 0 = all."""
-    fanout = Fanout(outlets, controls)
+    fanout = Fanout(outlets, controls, piece_lines)
     read = 0
     try:
         fanout.begin()
-        for sequence, chunk in enumerate(chunks):
+        for chunk in chunks:
             lines = chunk.count(b"\n")
             if limit and read + lines > limit:
                 chunk, lines = chunk[:cut(chunk, limit - read)], limit - read
-            if not fanout.wait_until_due(read) or not fanout.write(chunk, lines, sequence):
+            if not fanout.wait_until_due(read) or not fanout.write(chunk, lines, read):
                 break
             read += lines
             if limit and read >= limit:

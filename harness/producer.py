@@ -11,6 +11,8 @@ omission.
 
 from __future__ import annotations
 
+import importlib
+import math
 import time
 from collections import Counter
 from typing import Any
@@ -19,11 +21,11 @@ from harness.controls import WAIT_SLICE, Controls
 from harness.ring import Ring, RingBatch, RingHandle
 from harness.runspec import SinkTarget
 from harness.stats import StatsBoard
-from sinks import sink_module
 from sinks.base import Ack, cut
 
 # A line sent this long after its intended time counts as late.
 LATE_SECONDS = 0.05
+CHUNK_SECONDS = 0.01
 CLOSE_SECONDS = 60.0
 
 
@@ -67,7 +69,7 @@ class Inbox:
 
 
 def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHandle], doorbell: Any, controls: Controls) -> dict:
-    sink = sink_module(target.name).create(target.options, rank, count)
+    sink = importlib.import_module(target.module).create(target.options, rank, count)
     sink.open()
     inbox = Inbox(rings, doorbell)
     board = StatsBoard.attach(controls.board)
@@ -85,6 +87,13 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
             if ack.failed:
                 slot.add("failed", ack.failed)
                 failures[ack.reason or "unknown"] += ack.failed
+
+    def idle(until: float) -> None:
+        """Wait for acks (a sink like Kafka blocks in poll), then sleep the rest."""
+        settle(sink.poll(max(0.0, min(until - time.time(), WAIT_SLICE))))
+        rest = min(until - time.time(), WAIT_SLICE)
+        if rest > 0:
+            controls.stop.wait(rest)
 
     try:
         while not controls.abort.is_set():
@@ -104,16 +113,17 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
                     take, intended = end_line - line, timing.intended(line)
                 else:
                     now = time.time()
-                    due = timing.schedule.lines_due(now - timing.start)
-                    if due < line:
+                    due = timing.schedule.lines_due(now - timing.start)  # lines 0 .. ceil(due)-1 are due
+                    if due <= line:
+                        slot.set("lag_us", 0)
                         when = timing.schedule.time_of_line(line)
-                        if when is None:  # the schedule has ended: nothing more is due
-                            controls.stop.wait(WAIT_SLICE)
-                            continue
-                        settle(sink.poll(max(0.0, min(timing.start + when - now, WAIT_SLICE))))
+                        idle(now + WAIT_SLICE if when is None else timing.start + when)  # None: the schedule has ended
                         continue
-                    take = min(end_line, int(due) + 1) - line
                     intended = timing.intended(line)
+                    # One send holds the lines due within CHUNK_SECONDS of its first, so that
+                    # timing a send by its first line overstates no line's latency by more.
+                    window = math.ceil(timing.schedule.lines_due(intended - timing.start + CHUNK_SECONDS))
+                    take = max(1, min(end_line, math.ceil(due), window) - line)
                     slot.set("lag_us", int(max(0.0, now - intended) * 1e6))
                 stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
                 sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
@@ -125,7 +135,7 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
     finally:
         inbox.close()
         settle(sink.close(1.0 if controls.abort.is_set() else CLOSE_SECONDS))
-        del slot, publish, settle  # the board's mapping closes only once no view of it is left
+        del slot, publish, settle, idle  # the board's mapping closes only once no view of it is left
         board.close()
     fingerprint = getattr(sink, "fingerprint", None)
     return {"failures": dict(failures), "fingerprint": fingerprint() if fingerprint else None}

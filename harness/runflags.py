@@ -55,14 +55,14 @@ def targets(args: argparse.Namespace, names: Sequence[str], producers: int) -> t
     for name in names:
         module = sink_module(name)
         most = getattr(module, "MAX_PRODUCERS", producers)
-        out.append(SinkTarget(module.NAME, module.options(args), min(producers, most)))
+        out.append(SinkTarget(module.NAME, module.__name__, module.options(args), min(producers, most)))
     return tuple(out)
 
 
-def report(command: str, outcome: Outcome, seconds: float) -> None:
+def report(command: str, outcome: Outcome) -> None:
     """The closing summary on stderr: what was generated, what each sink got,
     why anything failed, and the conservation check."""
-    t = outcome.totals
+    t, seconds = outcome.totals, outcome.seconds
     bad = f", {sum(t.bad.values()):,} bad ({', '.join(f'{k} {v:,}' for k, v in sorted(t.bad.items()))})" if t.bad else ""
     print(f"{command}: {t.generated:,} lines in {seconds:.2f} s ({t.generated / max(seconds, 1e-9):,.0f} lines/s){bad}",
           file=sys.stderr)

@@ -14,7 +14,8 @@ DEFAULT_RING_BYTES = 8 << 20
 
 @dataclass(frozen=True)
 class SinkTarget:
-    name: str  # registry name, e.g. "kafka"
+    name: str  # as shown, e.g. "kafka"
+    module: str  # where it lives, e.g. "sinks.kafka"
     options: Any  # the sink module's frozen Options
     producers: int = 1
 

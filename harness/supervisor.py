@@ -12,12 +12,13 @@ A second Ctrl-C: abort at once (exit 130). A child that dies stops the run
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import signal
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from typing import Any, Iterable
 
@@ -27,14 +28,14 @@ from harness.generator import Outlet, generator_role, reader_role
 from harness.metrics import Layout, Totals, metrics_role, totals
 from harness.producer import producer_role
 from harness.ring import Ring
-from harness.runspec import RunSpec, StreamInput
+from harness.runspec import RunSpec, SinkTarget
 from harness.stats import StatsBoard
 from harness.topology import Plan, plan
-from sinks import sink_module
 
 JOIN_SECONDS = 10.0
 READY_SECONDS = 60.0
 INTERRUPTED = 130
+PIECE_SECONDS = 0.02
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Outcome:
     fingerprints: list[Any] = field(default_factory=list)  # per producer, for sinks that verify
     series: list[dict] = field(default_factory=list)  # the metrics' per-second records
     interrupted: bool = False
+    seconds: float = 0.0  # from the common start to the end of delivery
 
 
 class Signals:
@@ -75,6 +77,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     topology = plan(spec)
     context = mp.get_context("spawn")
     with ExitStack() as resources:
+        spec = replace(spec, sinks=tuple(_ready_target(target, resources) for target in spec.sinks))
         rings = [Ring.create(spec.ring_bytes) for _ in topology.rings]
         for ring in rings:
             resources.callback(_release, ring)
@@ -105,11 +108,12 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             send.close()
             children[name] = (process, receive)
 
+        piece_lines = _piece_lines(spec)
         reader: threading.Thread | None = None
         reader_result: dict[str, Any] = {}
         for p in topology.processes:
             if p.role == "generator":
-                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot))
+                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot), piece_lines)
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
                 start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
@@ -117,7 +121,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 start(p.name, metrics_role, board.handle, Layout.of(topology, spec), controls(None), events["metrics_done"])
             elif p.role == "reader":
                 reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
-                                          args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), reader_result))
+                                          args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), piece_lines, reader_result))
         resources.callback(_reap, children, events["abort"])
         outcome = Outcome(totals=Totals(), status=0)
         with Signals(events["stop"], events["abort"]) as signals:
@@ -125,20 +129,45 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 reader.start()
             _start_together(children, topology, ready, events, start_at, outcome, reader is not None)
             _watch(children, spec, events, start_at, outcome, reader, reader_result)
+            outcome.seconds = time.time() - start_at.value if start_at.value else 0.0
             if signals.count:
                 outcome.interrupted = True
             if signals.count > 1:
                 outcome.status = INTERRUPTED
         snapshot = board.snapshot()
         outcome.totals = totals(snapshot, Layout.of(topology, spec))
-    if outcome.totals.failed and not outcome.status:
+    if (outcome.totals.failed or outcome.errors) and not outcome.status:
         outcome.status = 1
     return outcome
 
 
-def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, result: dict) -> None:
+def _piece_lines(spec: RunSpec) -> int:
+    """Lines per ring record. Paced, a record holds about PIECE_SECONDS of
+    traffic at the peak rate, so that the producers of a sink take turns at
+    a fine grain and share the load; unpaced, whole batches."""
+    if spec.schedule is None:
+        return 1 << 30
+    span = spec.schedule.duration or 24 * 3600.0
+    peak = max(spec.schedule.rate_at(span * i / 4096) for i in range(4096))
+    return max(1, int(peak * PIECE_SECONDS))
+
+
+def _ready_target(target: SinkTarget, resources: ExitStack) -> SinkTarget:
+    """Let the sink set up what the run needs (an embedded broker, say: its
+    `prepare` registers the teardown), then check the target is usable,
+    before any process starts."""
+    module = importlib.import_module(target.module)
+    prepare = getattr(module, "prepare", None)
+    if prepare is not None:
+        target = replace(target, options=prepare(target.options, resources))
+    module.check(target.options)
+    return target
+
+
+def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, piece_lines: int,
+                   result: dict) -> None:
     try:
-        reader_role(chunks, limit, outlets, controls)
+        reader_role(chunks, limit, outlets, controls, piece_lines)
     except BaseException as error:  # reported by the supervisor like a child's error
         result["error"] = f"{type(error).__name__}: {error}"
     result["done"] = True

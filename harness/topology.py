@@ -73,16 +73,16 @@ def plan(spec: RunSpec) -> Plan:
 def describe(plan: Plan, spec: RunSpec) -> str:
     """What `logstorm plan` prints."""
     kib = spec.ring_bytes >> 10
-    lines = [f"{len(plan.processes)} processes, {len(plan.rings)} rings of {kib:,} KiB "
+    lines = [f"supervisor and {len(plan.processes)} processes, {len(plan.rings)} rings of {kib:,} KiB "
              f"({len(plan.rings) * kib / 1024:,.1f} MiB of shared memory for rings)"]
     for p in plan.processes:
         if p.role in ("generator", "reader"):
             where = ", ".join(f"ring {r} -> {_producer(plan, r)}" for r in p.rings)
-            what = "reads stdin/files" if p.role == "reader" else f"batches {p.rank}, {p.rank}+{p.of}, ..."
+            what = "reads stdin/files" if p.role == "reader" else f"batches {p.rank}, {p.rank + p.of}, {p.rank + 2 * p.of}, ..."
             lines.append(f"  {p.name:24} {what}; writes {where}")
         elif p.role == "producer":
             target = spec.sinks[p.sink]
-            lines.append(f"  {p.name:24} reads rings {', '.join(map(str, p.rings))}; delivers to {target.name} ({p.rank + 1}/{p.of} of its lines)")
+            lines.append(f"  {p.name:24} reads rings {', '.join(map(str, p.rings))}; delivers to {target.name} (producer {p.rank + 1} of {p.of})")
         else:
             lines.append(f"  {p.name:24} reads every stat slot once a second")
     return "\n".join(lines)

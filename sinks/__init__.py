@@ -23,6 +23,13 @@ def sink_names() -> list[str]:
 
 
 def sink_module(name: str) -> ModuleType:
+    """A registered sink, or any importable module that follows the sink
+    contract, named by its dotted path (`--sink mypackage.mysink`)."""
+    if "." in name:
+        try:
+            return importlib.import_module(name)
+        except ImportError as error:
+            raise KeyError(f"cannot import sink module {name!r}: {error}") from None
     key = ALIASES.get(name.lower(), name.lower())
     if key not in SINKS or not importlib.util.find_spec(SINKS[key]):
         raise KeyError(f"unknown sink {name!r} (sinks: {', '.join(sink_names())})")

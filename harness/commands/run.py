@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import math
 import secrets
-import time
 from typing import Sequence
 
 from harness.options import number, words
@@ -77,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.supervisor import supervise
 
     spec = build_spec(args)
-    started = time.monotonic()
     outcome = supervise(spec)
-    report(f"run (seed {spec.source.seed})", outcome, time.monotonic() - started)
+    report(f"run (seed {spec.source.seed})", outcome)
     return outcome.status

@@ -9,7 +9,6 @@ delivers what is in flight and prints the totals.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Sequence
 
 from harness.errors import UserError
@@ -49,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"cannot read {error.filename}: {error.strerror}") from None
     spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
                    rate=args.rate, schedule=schedule_of(args), quiet=args.quiet)
-    started = time.monotonic()
     outcome = supervise(spec, read_chunks(paths, args.endpoint_url))
-    report("stream", outcome, time.monotonic() - started)
+    report("stream", outcome)
     return outcome.status

@@ -1,0 +1,115 @@
+"""`logstorm run` and `stream` end to end, across real processes: what a user
+sees on stdout, stderr, in files and in the exit status."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.common import run_cli
+
+
+def delivered(stderr: bytes, sink: str) -> tuple[int, int]:
+    match = re.search(rf"  {sink}: ([\d,]+) delivered, ([\d,]+) failed".encode(), stderr)
+    assert match, stderr.decode(errors="replace")
+    return int(match[1].replace(b",", b"")), int(match[2].replace(b",", b""))
+
+
+def generated(stderr: bytes) -> int:
+    match = re.search(rb": ([\d,]+) lines in ", stderr)
+    assert match, stderr.decode(errors="replace")
+    return int(match[1].replace(b",", b""))
+
+
+def file_lines(folder: Path) -> list[bytes]:
+    lines = []
+    for path in sorted(folder.iterdir()):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines += data.splitlines(keepends=True)
+    return lines
+
+
+def test_run_to_files_holds_exactly_the_generated_lines(tmp_path):
+    reference = run_cli("generate", "-i", "150000", "-s", "7", "-P", "2", "-q")
+    result = run_cli("run", "--lines", "150000", "--seed", "7", "--generators", "2", "--producers", "2",
+                     "--sink", "file", "--path", str(tmp_path / "out"), "-c", "40000", "--sink", "null", "-q")
+    assert result.returncode == 0, result.stderr
+    assert generated(result.stderr) == 150_000
+    assert delivered(result.stderr, "filesystem") == (150_000, 0)
+    assert delivered(result.stderr, "null") == (150_000, 0)
+    assert sorted(file_lines(tmp_path / "out")) == sorted(reference.stdout.splitlines(keepends=True))
+    names = [p.name for p in (tmp_path / "out").iterdir()]
+    assert len(names) >= 4 and not any(":" in n for n in names)
+
+
+def test_stream_passes_bytes_through_untouched(tmp_path):
+    data = b"ok line\n\xff\xfe broken utf-8 \xc3\x28\nno newline at the end"
+    result = run_cli("stream", "stdout", "-q", input=data)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == data + b"\n"
+
+
+def test_stream_reads_plain_and_gzip_files_into_a_compressed_folder(tmp_path):
+    lines = run_cli("generate", "-i", "20000", "-s", "3", "-q").stdout
+    (tmp_path / "a.log").write_bytes(lines[:len(lines) // 2 + 1000].rpartition(b"\n")[0] + b"\n")
+    rest = lines[len((tmp_path / "a.log").read_bytes()):]
+    (tmp_path / "b.log.gz").write_bytes(gzip.compress(rest))
+    out = tmp_path / "missing" / "folder"
+    result = run_cli("stream", "filesystem", "--path", str(out), "-z", "gzip", "-c", "5000",
+                     str(tmp_path / "a.log"), str(tmp_path / "b.log.gz"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert b"".join(file_lines(out)) == lines
+    assert all(p.name.endswith(".log.gz") for p in out.iterdir())
+
+
+@pytest.mark.parametrize("args, culprit", [
+    (["run", "--rate", "0"], "--rate"),
+    (["run", "--rate", "-5"], "--rate"),
+    (["run", "--sink", "nosuch"], "nosuch"),
+    (["run", "--format", "nosuch"], "nosuch"),
+    (["run", "--baddata", "101"], "--baddata"),
+    (["stream", "stdout", "--rate", "0"], "--rate"),
+    (["stream", "stdout", "/no/such/file.log"], "/no/such/file.log"),
+    (["stream", "nosuch"], "nosuch"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, culprit):
+    result = run_cli(*args, input=b"")
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1 and culprit.encode() in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, where", [
+    ('{"update_interval": 2, "schedule": [1000, 3000, 500,]}', ":1:"),
+    ('{"update_interval": 2,\n "schedule": [1000, -3, 500]}', "-3"),
+    ('{"update_interval": 0, "schedule": [1]}', "update_interval"),
+])
+def test_broken_schedule_names_the_file_and_place(tmp_path, content, where):
+    path = tmp_path / "schedule.json"
+    path.write_text(content)
+    result = run_cli("stream", "stdout", "--schedule", str(path), input=b"x\n")
+    assert result.returncode == 2, result.stderr
+    assert str(path).encode() in result.stderr and where.encode() in result.stderr
+    assert result.stderr.count(b"\n") == 1
+
+
+def test_plan_prints_the_processes_and_rings():
+    result = run_cli("plan", "--generators", "2", "--producers", "2", "--sink", "null")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    assert "supervisor and 5 processes, 4 rings" in text
+    assert "generator-0" in text and "generator-1" in text and "producer-null-1" in text and "metrics" in text
+
+
+def test_stream_stdout_does_not_import_other_sinks():
+    probe = ("import sys; from harness.cli import stream\n"
+             "try:\n    stream(['stdout', '-q'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'confluent_kafka', 'botocore')), file=sys.stderr)")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", probe], input=b"a\n", capture_output=True, timeout=60)
+    assert result.stderr.strip().endswith(b"[]"), result.stderr
