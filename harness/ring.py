@@ -1,0 +1,189 @@
+"""A bounded single-producer/single-consumer ring of batches in shared memory.
+
+    segment:  [head | writer closed] [tail | reader closed] [data: capacity bytes]
+               writer's cache line    reader's cache line
+    record:   length u64 | lines u64 | created f64 | seq u64 | payload
+
+head and tail count bytes ever written and read, so head - tail is the fill
+and neither wraps in practice. Records are written as a byte stream that
+wraps at the end of the data area (a record may be split in two), so any
+batch up to capacity minus one header fits, whatever the positions.
+
+Waiting never spins: two counting semaphores carry one token per event.
+`items` gets a token per published record (and one at end of stream), so
+the reader blocks exactly while the ring is empty. `space` gets a token per
+record read (and one when the reader goes away); the writer remembers the
+sizes of the records it wrote and takes tokens only when the next record
+does not fit, freeing the oldest record's bytes per token. Semaphore
+operations are full memory barriers, so a token is never seen before the
+bytes it announces.
+
+head and tail are stored through aligned `ctypes.c_uint64` views: one 8-byte
+store each, never seen half-written by the other process (unlike
+`struct.pack_into`, which copies byte by byte).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing as mp
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.synchronize import Semaphore
+
+from harness import shm
+
+HEADER = struct.Struct("<QQdQ")  # payload length, lines, created, seq
+HEAD, WRITER_CLOSED, TAIL, READER_CLOSED = 0, 8, 64, 72
+DATA = 128
+
+
+@dataclass(frozen=True)
+class RingHandle:
+    """What another process needs to attach. Picklable as a Process argument
+    (semaphores can only be passed while spawning, not through a queue)."""
+
+    name: str
+    capacity: int
+    items: Semaphore
+    space: Semaphore
+    tracker: shm.Tracker
+
+
+@dataclass(frozen=True, slots=True)
+class RingBatch:
+    data: bytes
+    lines: int
+    created: float
+    seq: int
+
+
+class Ring:
+    """One end (or both) of a ring. The writer calls write/close_writer, the
+    reader read/close_reader; any attached process may call fill(), and the
+    supervisor may call close_writer/close_reader for a process that died."""
+
+    def __init__(self, handle: RingHandle, segment, owner: bool) -> None:
+        self.handle = handle
+        self._segment = segment
+        self._owner = owner
+        self._capacity = handle.capacity
+        buf = segment.buf
+        self._head = ctypes.c_uint64.from_buffer(buf, HEAD)
+        self._writer_closed = ctypes.c_uint64.from_buffer(buf, WRITER_CLOSED)
+        self._tail = ctypes.c_uint64.from_buffer(buf, TAIL)
+        self._reader_closed = ctypes.c_uint64.from_buffer(buf, READER_CLOSED)
+        self._data = buf[DATA:DATA + handle.capacity]
+        # Writer side: sizes of records written and not yet known to be read.
+        self._unread: deque[int] = deque()
+        self._used = 0
+
+    @classmethod
+    def create(cls, capacity: int) -> Ring:
+        """A new ring of `capacity` data bytes; the caller owns it and unlinks it."""
+        if capacity <= HEADER.size:
+            raise ValueError(f"ring capacity {capacity} must exceed the {HEADER.size}-byte record header")
+        segment, tracker = shm.create(DATA + capacity)
+        context = mp.get_context("spawn")
+        handle = RingHandle(segment.name, capacity, context.Semaphore(0), context.Semaphore(0), tracker)
+        return cls(handle, segment, owner=True)
+
+    @classmethod
+    def attach(cls, handle: RingHandle) -> Ring:
+        return cls(handle, shm.attach(handle.name, handle.tracker), owner=False)
+
+    def write(self, data: bytes | memoryview, lines: int, created: float, seq: int,
+              timeout: float | None = None) -> bool:
+        """Append one batch, blocking while the ring is full. False on timeout
+        or when the reader has closed; ValueError if the batch can never fit."""
+        payload = memoryview(data).cast("B")
+        size = HEADER.size + payload.nbytes
+        if size > self._capacity:
+            raise ValueError(f"a batch of {payload.nbytes} bytes does not fit a ring of {self._capacity} bytes")
+        if self._reader_closed.value:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._used + size > self._capacity:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self.handle.space.acquire(True, wait) or self._reader_closed.value:
+                return False
+            self._used -= self._unread.popleft()
+        head = self._head.value
+        self._put(head, HEADER.pack(payload.nbytes, lines, created, seq))
+        self._put(head + HEADER.size, payload)
+        self._head.value = head + size
+        self._unread.append(size)
+        self._used += size
+        self.handle.items.release()
+        return True
+
+    def read(self, timeout: float | None = None) -> RingBatch | None:
+        """The oldest batch, blocking while the ring is empty. None on timeout;
+        EOFError once the writer has closed and everything was read."""
+        if not self.handle.items.acquire(True, timeout):
+            return None
+        tail = self._tail.value
+        if tail == self._head.value:
+            # Only the end-of-stream token comes with an empty ring; put it
+            # back so that every later read sees the end too.
+            self.handle.items.release()
+            raise EOFError("ring writer closed")
+        length, lines, created, seq = HEADER.unpack(self._get(tail, HEADER.size))
+        data = self._get(tail + HEADER.size, length)
+        self._tail.value = tail + HEADER.size + length
+        self.handle.space.release()
+        return RingBatch(data, lines, created, seq)
+
+    def close_writer(self) -> None:
+        """End of stream: the reader gets what is left, then EOFError."""
+        self._writer_closed.value = 1
+        self.handle.items.release()
+
+    def close_reader(self) -> None:
+        """The reader is gone: a blocked or later write returns False."""
+        self._reader_closed.value = 1
+        self.handle.space.release()
+
+    def fill(self) -> float:
+        """Used fraction of the data area, 0..1 (a snapshot for metrics)."""
+        tail = self._tail.value  # tail first: head only grows, so head - tail >= 0
+        return min((self._head.value - tail) / self._capacity, 1.0)
+
+    def close(self) -> None:
+        """Release the views and the mapping (the segment itself stays)."""
+        if self._data is None:
+            return
+        # ctypes views and the memoryview slice export the mapping's buffer;
+        # SharedMemory.close() fails while any of them is alive.
+        del self._head, self._writer_closed, self._tail, self._reader_closed
+        self._data.release()
+        self._data = None
+        self._segment.close()
+
+    def __del__(self) -> None:
+        # A ring dropped without close() must still release its views before
+        # the SharedMemory's own finalizer closes the mapping (or it fails).
+        if getattr(self, "_data", None) is not None:
+            self.close()
+
+    def unlink(self) -> None:
+        """Remove the segment (creator only; the mapping may stay open until close)."""
+        if not self._owner:
+            raise RuntimeError("only the process that created a ring unlinks it")
+        self._segment.unlink()
+
+    def _put(self, position: int, data: bytes | memoryview) -> None:
+        start = position % self._capacity
+        first = min(len(data), self._capacity - start)
+        self._data[start:start + first] = data[:first]
+        if first < len(data):
+            self._data[:len(data) - first] = data[first:]
+
+    def _get(self, position: int, length: int) -> bytes:
+        start = position % self._capacity
+        end = start + length
+        if end <= self._capacity:
+            return bytes(self._data[start:end])
+        return b"".join((self._data[start:], self._data[:end - self._capacity]))

@@ -1,0 +1,246 @@
+"""The shared-memory ring: order, exact bytes, wrap-around, blocking in both
+directions, end of stream, and no segment left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import random
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness.ring import HEADER, Ring, RingBatch
+
+SPAWN = mp.get_context("spawn")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def ring_of():
+    rings = []
+
+    def make(capacity: int) -> Ring:
+        rings.append(Ring.create(capacity))
+        return rings[-1]
+
+    yield make
+    for ring in rings:
+        ring.close()
+        ring.unlink()
+
+
+def batches(seed: int, count: int, largest: int) -> list[RingBatch]:
+    """Deterministic batches of random bytes and sizes (0 included)."""
+    rng = random.Random(seed)
+    return [RingBatch(rng.randbytes(rng.randint(0, largest)), rng.randint(0, 1000), rng.random() * 1e9, seq)
+            for seq in range(count)]
+
+
+def write_all(handle, seed: int, count: int, largest: int) -> None:
+    ring = Ring.attach(handle)
+    for batch in batches(seed, count, largest):
+        assert ring.write(batch.data, batch.lines, batch.created, batch.seq)
+    ring.close_writer()
+    ring.close()
+
+
+def read_all(handle, results) -> None:
+    ring = Ring.attach(handle)
+    digest, count = hashlib.sha256(), 0
+    try:
+        while True:
+            batch = ring.read()
+            digest.update(batch.data + repr((batch.lines, batch.created, batch.seq)).encode())
+            count += 1
+    except EOFError:
+        results.put((count, digest.hexdigest()))
+    ring.close()
+
+
+def report_fill(handle, results) -> None:
+    ring = Ring.attach(handle)
+    results.put(ring.fill())
+    ring.close()
+
+
+def run(target, *args) -> None:
+    process = SPAWN.Process(target=target, args=args)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+
+
+def test_batches_come_out_in_order_with_their_headers(ring_of):
+    ring = ring_of(1 << 16)
+    sent = batches(1, 50, 500)
+    for batch in sent:
+        assert ring.write(batch.data, batch.lines, batch.created, batch.seq)
+    assert [ring.read() for _ in sent] == sent
+
+
+def test_wrap_around_splits_headers_and_payloads_at_every_offset(ring_of):
+    # A capacity prime to the record sizes puts the end of the data area
+    # everywhere inside headers and payloads in turn.
+    ring = ring_of(251)
+    for batch in batches(2, 2000, 251 - HEADER.size):
+        assert ring.write(batch.data, batch.lines, batch.created, batch.seq)
+        assert ring.read() == batch
+
+
+def test_exact_bytes_cross_a_spawned_writer_process(ring_of):
+    ring = ring_of(4096)  # small: the writer wraps and blocks many times
+    process = SPAWN.Process(target=write_all, args=(ring.handle, 3, 500, 3000))
+    process.start()
+    received = []
+    try:
+        while True:
+            received.append(ring.read(timeout=60))
+    except EOFError:
+        pass
+    process.join(60)
+    assert process.exitcode == 0
+    assert received == batches(3, 500, 3000)
+
+
+def test_exact_bytes_cross_a_spawned_reader_process(ring_of):
+    ring = ring_of(4096)
+    results = SPAWN.Queue()
+    process = SPAWN.Process(target=read_all, args=(ring.handle, results))
+    process.start()
+    digest = hashlib.sha256()
+    for batch in batches(4, 300, 4096 - HEADER.size):
+        assert ring.write(batch.data, batch.lines, batch.created, batch.seq)
+        digest.update(batch.data + repr((batch.lines, batch.created, batch.seq)).encode())
+    ring.close_writer()
+    assert results.get(timeout=60) == (300, digest.hexdigest())
+    process.join(60)
+    assert process.exitcode == 0
+
+
+def test_a_full_ring_blocks_the_writer_until_the_reader_reads(ring_of):
+    ring = ring_of(4 * (HEADER.size + 100))
+    for seq in range(4):
+        assert ring.write(b"x" * 100, 1, 0.0, seq)
+    assert ring.fill() == 1.0
+    assert not ring.write(b"x" * 100, 1, 0.0, 4, timeout=0)  # full: does not go in
+    written = threading.Event()
+    writer = threading.Thread(target=lambda: ring.write(b"y" * 100, 1, 0.0, 5) and written.set())
+    writer.start()
+    assert not written.wait(0.2)  # still blocked (a wrongly non-blocking write would have set it)
+    assert ring.read().seq == 0
+    assert written.wait(30)
+    writer.join(30)
+    assert [ring.read(timeout=0).seq for _ in range(4)] == [1, 2, 3, 5]
+
+
+def test_an_empty_ring_blocks_the_reader_until_the_writer_writes(ring_of):
+    ring = ring_of(1024)
+    assert ring.read(timeout=0) is None
+    got = []
+    reader = threading.Thread(target=lambda: got.append(ring.read()))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive() and not got
+    ring.write(b"line\n", 1, 1.5, 7)
+    reader.join(30)
+    assert got == [RingBatch(b"line\n", 1, 1.5, 7)]
+
+
+def test_end_of_stream_comes_after_the_last_batch_and_stays(ring_of):
+    ring = ring_of(1024)
+    ring.write(b"a\n", 1, 0.0, 0)
+    ring.write(b"b\n", 1, 0.0, 1)
+    ring.close_writer()
+    assert [ring.read().data, ring.read().data] == [b"a\n", b"b\n"]
+    for _ in range(2):
+        with pytest.raises(EOFError):
+            ring.read(timeout=0)
+
+
+def test_closing_the_writer_wakes_a_blocked_reader(ring_of):
+    ring = ring_of(1024)
+    outcome = []
+
+    def read() -> None:
+        try:
+            ring.read()
+        except EOFError:
+            outcome.append("eof")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    ring.close_writer()
+    reader.join(30)
+    assert outcome == ["eof"]
+
+
+def test_closing_the_reader_unblocks_the_writer(ring_of):
+    ring = ring_of(2 * (HEADER.size + 100))
+    ring.write(b"x" * 100, 1, 0.0, 0)
+    ring.write(b"x" * 100, 1, 0.0, 1)
+    outcome = []
+    writer = threading.Thread(target=lambda: outcome.append(ring.write(b"x" * 100, 1, 0.0, 2)))
+    writer.start()
+    writer.join(0.2)
+    assert writer.is_alive()
+    ring.close_reader()
+    writer.join(30)
+    assert outcome == [False]
+    assert ring.write(b"z", 1, 0.0, 3) is False  # also when there would be room
+
+
+def test_fill_is_readable_from_another_process(ring_of):
+    ring = ring_of(1000)
+    assert ring.fill() == 0.0
+    ring.write(b"x" * (250 - HEADER.size), 1, 0.0, 0)
+    results = SPAWN.Queue()
+    run(report_fill, ring.handle, results)
+    assert results.get(timeout=30) == pytest.approx(0.25)
+    ring.read()
+    assert ring.fill() == 0.0
+
+
+def test_a_batch_that_can_never_fit_is_refused(ring_of):
+    ring = ring_of(1000)
+    with pytest.raises(ValueError, match="does not fit"):
+        ring.write(b"x" * (1000 - HEADER.size + 1), 1, 0.0, 0)
+    assert ring.write(b"x" * (1000 - HEADER.size), 1, 0.0, 0)  # the largest that fits
+    assert len(ring.read().data) == 1000 - HEADER.size
+
+
+def test_only_the_creator_unlinks_and_nothing_is_left_in_dev_shm():
+    ring = Ring.create(4096)
+    path = Path("/dev/shm") / ring.handle.name.lstrip("/")
+    results = SPAWN.Queue()
+    run(report_fill, ring.handle, results)  # an attacher came and went
+    assert path.exists()
+    attached = Ring.attach(ring.handle)
+    with pytest.raises(RuntimeError):
+        attached.unlink()
+    attached.close()
+    ring.close()
+    ring.unlink()
+    assert not path.exists()
+
+
+def test_a_run_with_a_spawned_attacher_leaves_no_warning_from_the_resource_tracker():
+    script = (
+        "import multiprocessing as mp, sys\n"
+        "from tests.test_ring import Ring, write_all\n"
+        "if __name__ == '__main__':\n"
+        "    ring = Ring.create(4096)\n"
+        "    p = mp.get_context('spawn').Process(target=write_all, args=(ring.handle, 5, 3, 100)); p.start()\n"
+        "    while True:\n"
+        "        try: ring.read(timeout=60)\n"
+        "        except EOFError: break\n"
+        "    p.join(60); ring.close(); ring.unlink()\n"
+        "    print(ring.handle.name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert not (Path("/dev/shm") / done.stdout.strip().lstrip("/")).exists()
