@@ -82,7 +82,7 @@ def test_verify_names_missing_and_duplicated_lines(kafka_broker, topic):
 
 
 def test_messages_are_lines_without_newline_stamped_with_intended_time(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic)
+    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--e2e")
     kafka.check(options)
     sink = kafka.create(options, 0, 1)
     sink.open()
@@ -103,6 +103,25 @@ def test_compressed_runs_verify(kafka_broker, topic, flags):
     assert totals(acks)[:2] == (sent, 0)
     result = verify(options, *sink.fingerprint(), timeout=10)
     assert result.ok, result.message
+
+
+def test_a_full_local_queue_waits_and_drops_nothing(kafka_broker, topic):
+    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify",
+                   "-e", "queue.buffering.max.messages=500", "--key", "ip")
+    sink, acks, sent = deliver(options, 20_000)
+    assert totals(acks)[:2] == (sent, 0)
+    assert verify(options, *sink.fingerprint(), timeout=10).ok
+
+
+def test_a_line_the_producer_refuses_is_counted_as_failed(kafka_broker, topic):
+    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify", "-e", "message.max.bytes=1000")
+    kafka.check(options)
+    sink = kafka.create(options, 0, 1)
+    sink.open()
+    sink.send(b"short\n" + b"x" * 2000 + b"\nalso short\n", 3, 12.5)
+    delivered, failed, reasons = totals(sink.close(30))
+    assert (delivered, failed, reasons) == (2, 1, Counter({"MSG_SIZE_TOO_LARGE": 1}))
+    assert verify(options, *sink.fingerprint(), timeout=5).ok
 
 
 def test_key_ip_keeps_each_client_on_one_partition(kafka_broker, topic):
