@@ -146,6 +146,15 @@ class Ring:
         self._reader_closed.value = 1
         self.handle.space.release()
 
+    @property
+    def reader_closed(self) -> bool:
+        """Whether write() returns False because the reader is gone (not a timeout)."""
+        return bool(self._reader_closed.value)
+
+    @property
+    def writer_closed(self) -> bool:
+        return bool(self._writer_closed.value)
+
     def fill(self) -> float:
         """Used fraction of the data area, 0..1 (a snapshot for metrics)."""
         tail = self._tail.value  # tail first: head only grows, so head - tail >= 0

@@ -154,7 +154,9 @@ def test_end_of_stream_comes_after_the_last_batch_and_stays(ring_of):
     ring = ring_of(1024)
     ring.write(b"a\n", 1, 0.0, 0)
     ring.write(b"b\n", 1, 0.0, 1)
+    assert not ring.writer_closed
     ring.close_writer()
+    assert ring.writer_closed
     assert [ring.read().data, ring.read().data] == [b"a\n", b"b\n"]
     for _ in range(2):
         with pytest.raises(EOFError):
@@ -190,6 +192,7 @@ def test_closing_the_reader_unblocks_the_writer(ring_of):
     ring.close_reader()
     writer.join(30)
     assert outcome == [False]
+    assert ring.reader_closed  # so a writer can tell this from a timeout
     assert ring.write(b"z", 1, 0.0, 3) is False  # also when there would be room
 
 
