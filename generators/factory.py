@@ -15,7 +15,7 @@ import numpy as np
 from generators import format_class
 from generators.baddata import KINDS, Line, select
 from generators.clock import Clock, SimulatedClock, WallClock
-from generators.template import Piece, Template, pieces, render_pieces
+from generators.template import Gather, Piece, Template, pieces
 from generators.traffic import sample, time_indices
 from generators.world import build_world
 
@@ -84,7 +84,7 @@ class LineFactory:
         entity_of = {name: entity for name, (entity, _) in static.items()} | {f: "second" for f in self.stamp_fields}
         self.pieces = pieces(self.template, entity_of)
         self.values = {name: pool for name, (_, pool) in static.items()}
-        self.pools = [None if p.entity == "second" else p.pool(self.values) for p in self.pieces]
+        self.gather = Gather([None if p.entity == "second" else p.pool(self.values) for p in self.pieces])
         self.uniform = {p.entity: len(self.values[p.fields[0]]) for p in self.pieces
                         if p.entity not in ("client", "request", "response", "duration", "referer", "second", "milli", "micro")}
 
@@ -100,9 +100,12 @@ class LineFactory:
             indices[entity] = rng.integers(0, size, n)
         stamps = [self._stamp(s) for s in seconds.tolist()]
         batch_values = {f: [s[f] for s in stamps] for f in self.stamp_fields}
-        pools = [pool if pool is not None else piece.pool(batch_values) for piece, pool in zip(self.pieces, self.pools)]
-        out = render_pieces(pools, [indices[p.entity] for p in self.pieces], n)
-        bad = self._corrupt(out, rng, n, times, indices, batch_values) if self.spec.baddata else {}
+        per_batch = [piece.pool(batch_values) for piece in self.pieces if piece.entity == "second"]
+        out = self.gather.render([indices[p.entity] for p in self.pieces], per_batch)
+        bad = {}
+        if self.spec.baddata:
+            out = list(out)
+            bad = self._corrupt(out, rng, n, times, indices, batch_values)
         return Batch(b"".join(out), n, bad)
 
     def _stamp(self, second: float) -> dict[str, bytes]:

@@ -75,14 +75,30 @@ def pieces(template: Template, entity_of: Mapping[str, str]) -> list[Piece]:
     return out
 
 
-def render_pieces(pools: Sequence[Sequence[bytes]], indices: Sequence[np.ndarray], n: int) -> list[bytes]:
-    """Interleave the pools' entries into one list, row-major: row r owns
-    items r*k .. r*k+k-1, so a caller can swap one row before joining."""
-    k = len(pools)
-    out: list[bytes] = [b""] * (n * k)
-    for j, (pool, index) in enumerate(zip(pools, indices)):
-        if n == 1:
-            out[j] = pool[int(index[0])]
-        else:
-            out[j::k] = operator.itemgetter(*index.tolist())(pool)
-    return out
+class Gather:
+    """Every piece's pool in one list, so that a batch is a single gather:
+    row r of the output is items r*k .. r*k+k-1 (k pieces), and a caller can
+    swap one row before joining. Pools that change with every batch (the
+    time of day) live at the end of the list and are refilled per batch."""
+
+    def __init__(self, pools: Sequence[Sequence[bytes] | None]) -> None:
+        self.static = [i for i, pool in enumerate(pools) if pool is not None]
+        self.dynamic = [i for i, pool in enumerate(pools) if pool is None]
+        self.big: list[bytes] = []
+        self.offsets = np.zeros(len(pools), np.int64)
+        for i in self.static:
+            self.offsets[i] = len(self.big)
+            self.big.extend(pools[i])
+        self.fixed = len(self.big)
+
+    def render(self, indices: Sequence[np.ndarray], per_batch: Sequence[Sequence[bytes]]) -> Sequence[bytes]:
+        """`indices[i]` picks from pool i; `per_batch` are this batch's
+        dynamic pools, in order."""
+        del self.big[self.fixed:]
+        for i, pool in zip(self.dynamic, per_batch):
+            self.offsets[i] = len(self.big)
+            self.big.extend(pool)
+        flat = (np.stack(indices, axis=1) + self.offsets).ravel().tolist()
+        if len(flat) == 1:
+            return [self.big[flat[0]]]
+        return operator.itemgetter(*flat)(self.big)

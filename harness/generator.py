@@ -74,7 +74,7 @@ class Fanout:
             for sink, producers in enumerate(self.producers):
                 ring, doorbell = self.rings[(sink, self.records % producers)]
                 while not ring.write(piece, count, created, first_line, timeout=WAIT_SLICE):
-                    if self.controls.abort.is_set():
+                    if self.controls.abort.is_set() or ring.reader_closed:  # the producer is gone
                         return False
                 doorbell.release()
             self.records += 1

@@ -29,16 +29,20 @@ class Layout:
     """Which slots belong to what: the sources, and each sink's producers."""
 
     sources: tuple[int, ...]
+    source_names: tuple[str, ...]
     sinks: tuple[tuple[str, tuple[int, ...]], ...]  # (sink name, producer slots)
     schedule: Any
     quiet: bool
+    lines: int = 0  # the run's length in lines (0: open-ended)
+    duration: float | None = None
 
     @classmethod
     def of(cls, topology: Plan, spec: RunSpec) -> "Layout":
-        sources = tuple(p.slot for p in topology.processes if p.role in ("generator", "reader"))
+        sources = [p for p in topology.processes if p.role in ("generator", "reader")]
         sinks = tuple((target.name, tuple(p.slot for p in topology.role("producer") if p.sink == s))
                       for s, target in enumerate(spec.sinks))
-        return cls(sources, sinks, spec.schedule, spec.quiet)
+        return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, spec.schedule, spec.quiet,
+                   spec.lines, spec.duration)
 
 
 @dataclass
@@ -89,8 +93,22 @@ def totals(snapshot: Any, layout: Layout) -> Totals:
     )
 
 
-def interval_record(t: float, seconds: float, before: Totals, after: Totals, snapshot: Any, layout: Layout) -> dict:
-    """One second (or interval) of the run, from two totals."""
+def interval_record(t: float, seconds: float, before: Totals, after: Totals, earlier: Any, snapshot: Any, layout: Layout) -> dict:
+    """One second (or interval) of the run, from two snapshots and their totals:
+
+    {"t": end of the interval (s from the start), "seconds": its length,
+     "generated": lines/s from all sources, "generated_total": lines so far,
+     "generators": [{"name", "rate": lines/s, "ring_fill": 0..1}],
+     "bad": {kind: lines in the interval},
+     "sinks": [{"name", "target": lines/s or None, "sent", "delivered": lines/s,
+                "failed", "late": lines in the interval, "delivered_total",
+                "failed_total", "lag_s", "p50_us", "p99_us", "p999_us": None when
+                nothing was settled}]}"""
+    generators = [{"name": name,
+                   "rate": (snapshot.value(slot, "generated") - earlier.value(slot, "generated")) / seconds,
+                   "ring_fill": snapshot.value(slot, "ring_fill_ppm") / 1e6}
+                  for name, slot in zip(layout.source_names, layout.sources)]
+    bad = {kind: after.bad.get(kind, 0) - before.bad.get(kind, 0) for kind in after.bad}
     sinks = []
     for (name, slots), old, new in zip(layout.sinks, before.sinks, after.sinks):
         window = Histogram(new.publish.counts - old.publish.counts)
@@ -101,16 +119,20 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, sna
             "delivered": (new.delivered - old.delivered) / seconds,
             "failed": new.failed - old.failed,
             "late": new.late - old.late,
+            "delivered_total": new.delivered,
+            "failed_total": new.failed,
             "lag_s": _max(snapshot, slots, "lag_us") / 1e6,
-            "p50_us": window.percentile(50) if window.total_count else None,
-            "p99_us": window.percentile(99) if window.total_count else None,
+            **{key: window.percentile(p) if window.total_count else None
+               for key, p in (("p50_us", 50), ("p99_us", 99), ("p999_us", 99.9))},
         })
-    return {"t": round(t, 3), "generated": (after.generated - before.generated) / seconds,
-            "ring_fill": _max(snapshot, layout.sources, "ring_fill_ppm") / 1e6, "sinks": sinks}
+    return {"t": round(t, 3), "seconds": round(seconds, 3), "generated": (after.generated - before.generated) / seconds,
+            "generated_total": after.generated, "generators": generators,
+            "bad": {kind: n for kind, n in bad.items() if n}, "sinks": sinks}
 
 
 def live_line(record: dict) -> str:
-    parts = [f"[{record['t']:6.1f}s] gen {record['generated']:>11,.0f}/s ring {record['ring_fill']:4.0%}"]
+    fill = max((g["ring_fill"] for g in record["generators"]), default=0.0)
+    parts = [f"[{record['t']:6.1f}s] gen {record['generated']:>11,.0f}/s ring {fill:4.0%}"]
     for sink in record["sinks"]:
         target = "" if sink["target"] is None else f" target {sink['target']:,.0f}/s"
         latency = "" if sink["p50_us"] is None else f" p50 {_ms(sink['p50_us'])} p99 {_ms(sink['p99_us'])}"
@@ -129,7 +151,8 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
     try:
         controls.begin()
         start = controls.start_at.value or time.time()
-        previous, previous_at = totals(board.snapshot(), layout), start
+        earlier = board.snapshot()
+        previous, previous_at = totals(earlier, layout), start
         while True:
             finished = done.wait(max(0.0, previous_at + INTERVAL_SECONDS - time.time()))
             now = time.time()
@@ -137,11 +160,11 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
             current = totals(snapshot, layout)
             seconds = now - previous_at
             if seconds > 0.05 or not finished:
-                record = interval_record(now - start, seconds, previous, current, snapshot, layout)
+                record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout)
                 series.append(record)
                 if not layout.quiet:
                     print(live_line(record), file=sys.stderr, flush=True)
-            previous, previous_at = current, now
+            earlier, previous, previous_at = snapshot, current, now
             if finished:
                 break
     finally:
