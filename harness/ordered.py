@@ -1,22 +1,27 @@
-"""Batches from N generator processes, delivered in batch order.
+"""Batches from N generator processes, written out in batch order.
 
-    parent ──recv── worker 0: batches 0, N, 2N, ...
-           ──recv── worker 1: batches 1, N+1, ...
+    parent <──ring 0── worker 0: batches 0, N, 2N, ...
+           <──ring 1── worker 1: batches 1, N+1, ...
 
 Batch i depends only on the seed and i, so the output is the same whatever
 N is, and whole batches (whole lines) are the unit: nothing is torn or
-interleaved. A worker blocks on its pipe while the parent writes, so memory
-stays at a few batches however long the run.
+interleaved. A worker blocks on its full ring while the parent writes, so
+memory stays at a few batches however long the run.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-from typing import Iterator
+from collections import Counter
+from typing import Any, Iterator
 
-from generators.factory import Batch, LineFactory, LineSpec
+from generators.factory import LineFactory, LineSpec
+from harness.child import run_child
+from harness.controls import WAIT_SLICE
+from harness.ring import Ring, RingHandle
 
 JOIN_SECONDS = 5.0
+RING_BYTES = 16 << 20
 
 
 def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
@@ -27,49 +32,85 @@ def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
         index += 1
 
 
-def worker(spec: LineSpec, lines: int, rank: int, processes: int, conn) -> None:
-    """Render every `processes`-th batch, starting at `rank`, into `conn`."""
+def worker(spec: LineSpec, lines: int, rank: int, processes: int, handle: RingHandle) -> dict[str, int]:
+    """Render every `processes`-th batch, from `rank`, into the ring; the bad
+    lines by kind are the report."""
     factory = LineFactory(spec)
+    ring = Ring.attach(handle)
+    bad: Counter[str] = Counter()
     try:
         for index, n in batch_plan(lines, spec.batch_lines):
             if index % processes == rank:
                 batch = factory.render(index, n)
-                conn.send((batch.data, batch.lines, batch.bad))
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass
+                while not ring.write(batch.data, batch.lines, 0.0, index, timeout=WAIT_SLICE):
+                    if ring.reader_closed:
+                        return dict(bad)
+                bad.update(batch.bad)
     finally:
-        conn.close()
+        ring.close_writer()
+        ring.close()
+    return dict(bad)
 
 
-def ordered_batches(spec: LineSpec, lines: int, processes: int) -> Iterator[Batch]:
-    if processes == 1:
-        factory = LineFactory(spec)
-        for index, n in batch_plan(lines, spec.batch_lines):
-            yield factory.render(index, n)
-        return
-    context = mp.get_context("spawn")
-    pipes = [context.Pipe(duplex=False) for _ in range(processes)]
-    workers = [context.Process(target=worker, args=(spec, lines, rank, processes, send), name=f"generator-{rank}", daemon=True)
-               for rank, (_, send) in enumerate(pipes)]
-    for process in workers:
-        process.start()
-    for _, send in pipes:
-        send.close()
-    try:
-        for index, _ in batch_plan(lines, spec.batch_lines):
-            receive = pipes[index % processes][0]
-            try:
-                data, n, bad = receive.recv()
-            except EOFError:
-                failed = workers[index % processes]
-                failed.join(JOIN_SECONDS)
-                raise RuntimeError(f"{failed.name} exited with status {failed.exitcode}") from None
-            yield Batch(data, n, bad)
-    finally:
-        for receive, _ in pipes:
-            receive.close()
-        for process in workers:
-            process.join(JOIN_SECONDS)
-            if process.is_alive():
-                process.terminate()
+class OrderedBatches:
+    """Iterate (data, lines) in batch order; `bad` holds the corrupted lines
+    by kind once the iteration is over."""
+
+    def __init__(self, spec: LineSpec, lines: int, processes: int) -> None:
+        self.spec, self.lines, self.processes = spec, lines, processes
+        self.bad: Counter[str] = Counter()
+
+    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+        if self.processes == 1:
+            factory = LineFactory(self.spec)
+            for index, n in batch_plan(self.lines, self.spec.batch_lines):
+                batch = factory.render(index, n)
+                self.bad.update(batch.bad)
+                yield batch.data, batch.lines
+            return
+        yield from self._parallel()
+
+    def _parallel(self) -> Iterator[tuple[bytes, int]]:
+        context = mp.get_context("spawn")
+        rings = [Ring.create(RING_BYTES) for _ in range(self.processes)]
+        workers: list[tuple[Any, Any]] = []
+        try:
+            for rank, ring in enumerate(rings):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
+                                          args=(send, worker, self.spec, self.lines, rank, self.processes, ring.handle))
+                process.start()
+                send.close()
+                workers.append((process, receive))
+            for index, _ in batch_plan(self.lines, self.spec.batch_lines):
+                batch = self._next(rings, workers, index % self.processes)
+                yield batch.data, batch.lines
+            for _, receive in workers:
+                kind, payload = receive.recv()
+                if kind == "done":
+                    self.bad.update(payload)
+        finally:
+            for ring in rings:
+                ring.close_reader()
+            for process, receive in workers:
                 process.join(JOIN_SECONDS)
+                if process.is_alive():
+                    process.terminate()
+                    process.join(JOIN_SECONDS)
+                receive.close()
+            for ring in rings:
+                ring.close()
+                ring.unlink()
+
+    def _next(self, rings: list[Ring], workers: list[tuple[Any, Any]], rank: int):
+        while True:
+            try:
+                batch = rings[rank].read(timeout=WAIT_SLICE)
+            except EOFError:
+                batch = None
+            if batch is not None:
+                return batch
+            process, receive = workers[rank]
+            if not process.is_alive() or receive.poll():
+                kind, payload = receive.recv() if receive.poll() else ("error", f"exited with status {process.exitcode}")
+                raise RuntimeError(f"{process.name}: {payload}")

@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.factory import DEFAULT_START, LineSpec
-    from harness.ordered import ordered_batches
+    from harness.ordered import OrderedBatches
 
     if args.list:
         return list_formats()
@@ -57,13 +57,12 @@ def run(args: argparse.Namespace) -> int:
     out = open_output(args.output)
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()
-    lines, bad = 0, {}
+    lines = 0
+    batches = OrderedBatches(spec, args.iterations, args.processes)
     try:
-        for batch in ordered_batches(spec, args.iterations, args.processes):
-            out.write(batch.data)
-            lines += batch.lines
-            for kind, count in batch.bad.items():
-                bad[kind] = bad.get(kind, 0) + count
+        for data, count in batches:
+            out.write(data)
+            lines += count
             progress.update(lines)
         out.flush()
     except BrokenPipeError:
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if not args.quiet:
-        print(summary_line("generate", lines, bad, time.monotonic() - started, seed), file=sys.stderr)
+        print(summary_line("generate", lines, dict(batches.bad), time.monotonic() - started, seed), file=sys.stderr)
     return 0
 
 
