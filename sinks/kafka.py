@@ -45,8 +45,10 @@ ACKS = ("all", "-1", "0", "1")
 CHECK_TIMEOUT = 10.0  # metadata wait in check(): the unreachable-broker verdict comes well within 15 s
 IN_FLIGHT_SLICE = 0.001  # poll() waits in 1 ms steps while messages are in flight: successes wake nobody
 FULL_QUEUE_WAIT = 0.001
-# Throughput defaults; any -e overrides them. librdkafka's linger (5 ms) and
-# batch count (10,000) make batches too small for a million lines a second.
+# Throughput defaults; any -e overrides them. A deep local queue (librdkafka
+# holds 100,000 messages by default) rides out broker pauses; a short linger
+# measured faster on the embedded broker than a long one (20 ms: about a
+# third fewer msg/s than 1-5 ms), since full batches leave by size anyway.
 THROUGHPUT_DEFAULTS = {
     "linger.ms": "2",
     "batch.size": "1048576",
@@ -66,7 +68,7 @@ class Options:
     sasl_password: str | None = field(default=None, repr=False)
     partitions: int | None = None
     acks: str = "all"
-    compression: str = "none"
+    compression: str = "lz4"
     key: str = "none"  # none, random, ip, field:N
     delivery_timeout: float = 30.0
     verify: bool = False
@@ -93,7 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partitions", type=number(int, 1, 100_000), default=None, metavar="N",
                        help="create the topic with N partitions if it does not exist")
     parser.add_argument("--acks", default="all", choices=ACKS, help="acknowledgements the broker waits for (default all)")
-    parser.add_argument("--compression", default="none", choices=COMPRESSIONS, help="compression codec (default none)")
+    parser.add_argument("--compression", default="lz4", choices=COMPRESSIONS,
+                        help="compression codec (default lz4: on the embedded broker it saves about half the "
+                             "broker's CPU and three quarters of its memory; none sends raw lines)")
     parser.add_argument("--key", default="none", metavar="none|random|ip|field:N",
                        help="message key: none (default), random, ip (the line's first IPv4 address) "
                             "or field:N (its Nth whitespace-separated field, from 1)")

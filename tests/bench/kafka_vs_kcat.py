@@ -113,12 +113,12 @@ def chunks(data: bytes) -> list[tuple[bytes, int]]:
     return out
 
 
-def time_sink(bootstrap: str, pieces: list[tuple[bytes, int]]) -> float:
+def time_sink(bootstrap: str, pieces: list[tuple[bytes, int]], flags: list[str]) -> float:
     from sinks import kafka
 
     parser = argparse.ArgumentParser()
     kafka.add_arguments(parser)
-    options = kafka.options(parser.parse_args(["--broker", bootstrap, "--topic", "topicD"]))
+    options = kafka.options(parser.parse_args(["--broker", bootstrap, "--topic", "topicD", *flags]))
     kafka.check(options)
     sink = kafka.create(options, 0, 1)
     sink.open()
@@ -135,19 +135,22 @@ def time_sink(bootstrap: str, pieces: list[tuple[bytes, int]]) -> float:
     return seconds
 
 
-def time_logstorm(bootstrap: str, lines: int) -> float | str:
-    """Seconds, or why logstorm could not be timed."""
+def time_logstorm(bootstrap: str, lines: int, flags: list[str]) -> tuple[float, str]:
+    """Wall seconds of the whole command, and its own summary line."""
     command = [sys.executable, "-m", "harness", "run", "--format", "apache", "--lines", str(lines), "--generators", "2",
-               "--sink", "kafka", "--broker", bootstrap, "--topic", "topicC", "-q"]
+               "--sink", "kafka", "--broker", bootstrap, "--topic", "topicC", "-q", *flags]
+    if not (ROOT / "harness" / "commands" / "run.py").exists():
+        raise RuntimeError("`logstorm run` does not exist yet")
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        return f"`logstorm run` failed (status {result.returncode}): {result.stderr.strip()[-300:]}"
+        raise RuntimeError(f"`logstorm run` failed (status {result.returncode}): {result.stderr.strip()[-300:]}")
     if f"{lines:,} delivered, 0 failed" not in result.stderr:
-        return f"`logstorm run` did not report {lines:,} delivered: {result.stderr.strip()[-300:]}"
-    return seconds
+        raise RuntimeError(f"`logstorm run` did not report {lines:,} delivered: {result.stderr.strip()[-300:]}")
+    summary = next((line for line in result.stderr.splitlines() if line.startswith("run (")), "")
+    return seconds, f"its own figure, start-up excluded: {summary.split(': ', 1)[-1]}"
 
 
 def on_fresh_broker(measure, *args):
@@ -158,6 +161,9 @@ def on_fresh_broker(measure, *args):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--compression", default=None,
+                        help="passed to logstorm's sink and run (default: logstorm's own default, lz4); "
+                             "kcat and the Python loop always use librdkafka's default, none")
     args = parser.parse_args()
     n = args.lines
     with tempfile.TemporaryDirectory(prefix="logstorm-bench-") as tmp:
@@ -165,29 +171,30 @@ def main() -> int:
         write_lines(path, n)
         data = path.read_bytes()
         lines = data.splitlines()
-        print(f"{n:,} apache lines, {len(data) / n:.0f} bytes each on average; a fresh broker per measurement\n")
+        print(f"{n:,} apache lines, {len(data) / n:.0f} bytes each on average; a fresh broker per measurement; "
+              f"logstorm compression: {args.compression or 'its default'}\n")
         rates: dict[str, float] = {}
         notes: dict[str, str] = {}
         (Path(tmp) / "lib").mkdir()
         libdir = wheel_librdkafka(Path(tmp) / "lib")
         pieces = chunks(data)
+        flags = ["--compression", args.compression] if args.compression else []
         measures = {
             "kcat -P -l": lambda: on_fresh_broker(time_kcat, path, libdir),
             "python loop, callback per message": lambda: on_fresh_broker(time_python_loop, lines),
-            "logstorm sink, 1 process (ceiling)": lambda: on_fresh_broker(time_sink, pieces),
-            "logstorm run, 2 generators": lambda: on_fresh_broker(time_logstorm, n),
+            "logstorm sink, 1 process (ceiling)": lambda: on_fresh_broker(time_sink, pieces, flags),
+            "logstorm run, 2 generators": lambda: on_fresh_broker(time_logstorm, n, flags),
         }
         for name, measure in measures.items():
             try:
                 outcome = measure()
             except (RuntimeError, subprocess.CalledProcessError) as error:
-                outcome = str(error)
-            if isinstance(outcome, str):
-                notes[name] = outcome
-                print(f"{name:38} not measured: {outcome}")
-            else:
-                rates[name] = n / outcome
-                print(f"{name:38} {rates[name]:>10,.0f} msg/s  ({outcome:.2f} s)")
+                notes[name] = str(error)
+                print(f"{name:38} not measured: {error}")
+                continue
+            seconds, detail = outcome if isinstance(outcome, tuple) else (outcome, "")
+            rates[name] = n / seconds
+            print(f"{name:38} {rates[name]:>10,.0f} msg/s  ({seconds:.2f} s){'; ' + detail if detail else ''}")
     print()
     ours = rates.get("logstorm run, 2 generators")
     loop = rates.get("python loop, callback per message")
