@@ -5,6 +5,9 @@ with a real consumer."""
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -17,6 +20,7 @@ from harness.broker import EmbeddedBroker
 from harness.errors import UserError
 from sinks import kafka
 from sinks.kafka_verify import e2e_consumer, partition_counts, read_topic, verify
+from tests.fixtures.common import ROOT
 
 SECRET = "pa55-w0rd-never-shown"
 
@@ -277,3 +281,12 @@ def test_prepare_starts_the_embedded_broker_for_the_run(topic):
         assert verify(options, *sink.fingerprint(), timeout=5).ok
     with pytest.raises(UserError, match="cannot reach Kafka"):
         kafka.check(options)  # the broker went with the run
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (apt-get install -y kcat)")
+def test_benchmark_script_runs_on_a_small_file():
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "kafka_vs_kcat.py"), "--lines", "3000"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for figure in ("kcat -P -l", "python loop", "logstorm sink", "logstorm run", "logstorm / kcat", "103,000"):
+        assert figure in result.stdout
