@@ -51,10 +51,14 @@ class Piece:
     suffixes: tuple[bytes, ...]
 
     def pool(self, pools: Mapping[str, Sequence[bytes]]) -> list[bytes]:
+        """One entry per row of the entity. Equal entries are one object (many
+        clients share a user agent): fewer objects, fewer cache misses."""
         columns = [pools[f] for f in self.fields]
+        distinct: dict[bytes, bytes] = {}
         out = []
         for row in zip(*columns):
-            out.append(self.prefix + b"".join(v + s for v, s in zip(row, self.suffixes)))
+            text = self.prefix + b"".join(v + s for v, s in zip(row, self.suffixes))
+            out.append(distinct.setdefault(text, text))
         return out
 
 

@@ -17,7 +17,7 @@ import numpy as np
 TABLE = 1024
 # Zipf-like choices among many (clients, requests) use a finer table of this size.
 POPULARITY_TABLE = 1 << 18
-SIZE_POOL = 4096
+SIZE_POOL = 1024
 DURATION_POOL = 8192
 
 BROWSERS = (
@@ -120,7 +120,7 @@ class World:
     site: str
 
 
-def build_world(seed: int, bot_share: float = 0.08, clients: int = 30_000, site: str = "shop.example.com") -> World:
+def build_world(seed: int, bot_share: float = 0.08, clients: int = 12_000, site: str = "shop.example.com") -> World:
     rng = np.random.default_rng([seed, 0x57A7E])
     agents, bots = _agents(rng)
     ips, users, client_agents, is_bot = _clients(rng, clients, agents, bots, bot_share)

@@ -31,6 +31,7 @@ class Layout:
     sources: tuple[int, ...]
     source_names: tuple[str, ...]
     sinks: tuple[tuple[str, tuple[int, ...]], ...]  # (sink name, producer slots)
+    observers: tuple[tuple[int, ...], ...]  # per sink: its observer's slot, if any
     schedule: Any
     quiet: bool
     lines: int = 0  # the run's length in lines (0: open-ended)
@@ -41,8 +42,9 @@ class Layout:
         sources = [p for p in topology.processes if p.role in ("generator", "reader")]
         sinks = tuple((target.name, tuple(p.slot for p in topology.role("producer") if p.sink == s))
                       for s, target in enumerate(spec.sinks))
-        return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, spec.schedule, spec.quiet,
-                   spec.lines, spec.duration)
+        observers = tuple(tuple(p.slot for p in topology.role("observer") if p.sink == s) for s in range(len(spec.sinks)))
+        return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, observers, spec.schedule,
+                   spec.quiet, spec.lines, spec.duration)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class SinkTotals:
     failed: int = 0
     late: int = 0
     publish: Histogram = field(default_factory=Histogram)
+    e2e: Histogram | None = None  # end-to-end latency, when the sink was observed
 
 
 @dataclass
@@ -89,7 +92,9 @@ def totals(snapshot: Any, layout: Layout) -> Totals:
         bytes=_sum(snapshot, layout.sources, "bytes"),
         bad={kind: count for kind, count in bad.items() if count},
         sinks=[SinkTotals(name, _sum(snapshot, slots, "sent"), _sum(snapshot, slots, "delivered"), _sum(snapshot, slots, "failed"),
-                          _sum(snapshot, slots, "late"), _histogram(snapshot, slots, "publish")) for name, slots in layout.sinks],
+                          _sum(snapshot, slots, "late"), _histogram(snapshot, slots, "publish"),
+                          _histogram(snapshot, observed, "e2e") if observed else None)
+               for (name, slots), observed in zip(layout.sinks, layout.observers)],
     )
 
 

@@ -20,7 +20,7 @@ from generators.baddata import KINDS
 from harness import shm
 from harness.histogram import SLOTS, Histogram
 
-COUNTERS = ("generated", "bad", "sent", "delivered", "failed", "bytes", "late", "lag_us", "ring_fill_ppm",
+COUNTERS = ("generated", "bad", "sent", "delivered", "failed", "bytes", "late", "lag_us", "ring_fill_ppm", "observed",
             "batches", *(f"bad_{kind}" for kind in KINDS))
 GAUGES = ("lag_us", "ring_fill_ppm")
 INDEX = {name: i for i, name in enumerate(COUNTERS)}

@@ -26,6 +26,7 @@ from harness.child import run_child
 from harness.controls import WAIT_SLICE, Controls
 from harness.generator import Outlet, generator_role, reader_role
 from harness.metrics import Layout, Totals, metrics_role, totals
+from harness.observer import observer_role
 from harness.producer import producer_role
 from harness.ring import Ring
 from harness.runspec import RunSpec, SinkTarget
@@ -36,6 +37,7 @@ JOIN_SECONDS = 10.0
 READY_SECONDS = 60.0
 INTERRUPTED = 130
 PIECE_SECONDS = 0.02
+OBSERVER_GRACE = 1.0
 
 
 @dataclass
@@ -44,7 +46,8 @@ class Outcome:
     status: int  # exit status: 0, 1 (failures or a crash), 130 (interrupted twice)
     errors: list[str] = field(default_factory=list)  # "generator-1: killed by signal 9"
     failures: dict[str, int] = field(default_factory=dict)  # failed lines by reason
-    fingerprints: list[Any] = field(default_factory=list)  # per producer, for sinks that verify
+    fingerprints: dict[int, list[Any]] = field(default_factory=dict)  # per sink, per producer: for sinks that verify
+    notes: list[str] = field(default_factory=list)  # what sinks' after-run checks found, when all was well
     series: list[dict] = field(default_factory=list)  # the metrics' per-second records
     interrupted: bool = False
     seconds: float = 0.0  # from the common start to the end of delivery
@@ -83,7 +86,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             resources.callback(_release, ring)
         board = StatsBoard.create(topology.slots)
         resources.callback(_release, board)
-        events = {name: context.Event() for name in ("stop", "abort", "go", "metrics_done")}
+        events = {name: context.Event() for name in ("stop", "abort", "go", "metrics_done", "observers_done")}
         ready = context.Semaphore(0)
         start_at = context.Value("d", 0.0, lock=False)
         doorbells = {p.name: context.Semaphore(0) for p in topology.role("producer")}
@@ -100,6 +103,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             return out
 
         children: dict[str, tuple[Any, Any]] = {}  # name -> (process, report connection)
+        sink_of = {p.name: p.sink for p in topology.processes}
 
         def start(name: str, role: Any, *args: Any) -> None:
             receive, send = context.Pipe(duplex=False)
@@ -117,6 +121,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
                 start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
+            elif p.role == "observer":
+                start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
             elif p.role == "metrics":
                 start(p.name, metrics_role, board.handle, Layout.of(topology, spec), controls(None), events["metrics_done"])
             elif p.role == "reader":
@@ -127,8 +133,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         with Signals(events["stop"], events["abort"]) as signals:
             if reader is not None:
                 reader.start()
-            _start_together(children, topology, ready, events, start_at, outcome, reader is not None)
-            _watch(children, spec, events, start_at, outcome, reader, reader_result)
+            _start_together(children, topology, ready, events, start_at, outcome, reader is not None, sink_of)
+            _watch(children, spec, events, start_at, outcome, reader, reader_result, sink_of)
             outcome.seconds = time.time() - start_at.value if start_at.value else 0.0
             if signals.count:
                 outcome.interrupted = True
@@ -136,6 +142,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 outcome.status = INTERRUPTED
         snapshot = board.snapshot()
         outcome.totals = totals(snapshot, Layout.of(topology, spec))
+        if not events["abort"].is_set():
+            _after_run(spec, outcome, start_at.value)
     if (outcome.totals.failed or outcome.errors) and not outcome.status:
         outcome.status = 1
     return outcome
@@ -164,6 +172,19 @@ def _ready_target(target: SinkTarget, resources: ExitStack) -> SinkTarget:
     return target
 
 
+def _after_run(spec: RunSpec, outcome: Outcome, started: float) -> None:
+    """Each sink's own check of what it delivered (Kafka's --verify), while
+    what `prepare` set up still runs."""
+    for s, (target, sink) in enumerate(zip(spec.sinks, outcome.totals.sinks)):
+        hook = getattr(importlib.import_module(target.module), "after_run", None)
+        if hook is None:
+            continue
+        verdict = hook(target.options, sink.delivered, outcome.fingerprints.get(s, []), started)
+        if verdict is not None:
+            ok, message = verdict
+            (outcome.notes if ok else outcome.errors).append(f"{target.name}: {message}")
+
+
 def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, piece_lines: int,
                    result: dict) -> None:
     try:
@@ -173,13 +194,14 @@ def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], c
     result["done"] = True
 
 
-def _start_together(children, topology: Plan, ready, events, start_at, outcome: Outcome, has_reader: bool) -> None:
+def _start_together(children, topology: Plan, ready, events, start_at, outcome: Outcome, has_reader: bool,
+                    sink_of: dict) -> None:
     """Wait until every role is set up, then give them one start time."""
-    expected = sum(p.role in ("generator", "producer", "metrics") for p in topology.processes) + has_reader
+    expected = sum(p.role != "reader" for p in topology.processes) + has_reader
     deadline = time.monotonic() + READY_SECONDS
     for _ in range(expected):
         while not ready.acquire(timeout=WAIT_SLICE):
-            _collect(children, outcome)
+            _collect(children, outcome, sink_of)
             if outcome.errors or events["abort"].is_set() or time.monotonic() > deadline:
                 if time.monotonic() > deadline:
                     outcome.errors.append(f"processes not ready after {READY_SECONDS:.0f} s")
@@ -190,11 +212,11 @@ def _start_together(children, topology: Plan, ready, events, start_at, outcome: 
     events["go"].set()
 
 
-def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, reader_result: dict) -> None:
+def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, reader_result: dict, sink_of: dict) -> None:
     deadline = None if spec.duration is None or spec.paced else start_at.value + spec.duration
     producers_left = {n for n in children if n.startswith("producer")}
     while True:
-        _collect(children, outcome)
+        _collect(children, outcome, sink_of)
         if reader_result.get("error"):
             outcome.errors.append(f"reader: {reader_result.pop('error')}")
         if outcome.errors and not events["abort"].is_set():
@@ -209,13 +231,19 @@ def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, 
     if reader is not None:
         events["stop"].set()
         reader.join(JOIN_SECONDS)
+    observers = [process for name, (process, _) in children.items() if name.startswith("observer")]
+    if observers:
+        events["abort"].wait(OBSERVER_GRACE)  # let the last deliveries reach the observers
+        events["observers_done"].set()
+        for process in observers:
+            process.join(JOIN_SECONDS)
     events["metrics_done"].set()
     process, conn = children["metrics"]
     process.join(JOIN_SECONDS)
-    _collect(children, outcome)
+    _collect(children, outcome, sink_of)
 
 
-def _collect(children, outcome: Outcome) -> None:
+def _collect(children, outcome: Outcome, sink_of: dict) -> None:
     """Read what children reported; a child that ended without a report died."""
     for name, (process, conn) in children.items():
         if conn.closed:
@@ -228,7 +256,7 @@ def _collect(children, outcome: Outcome) -> None:
                 elif name.startswith("producer"):
                     for reason, count in payload["failures"].items():
                         outcome.failures[reason] = outcome.failures.get(reason, 0) + count
-                    outcome.fingerprints.append(payload["fingerprint"])
+                    outcome.fingerprints.setdefault(sink_of[name], []).append(payload["fingerprint"])
                 elif name == "metrics":
                     outcome.series = payload
                 conn.close()

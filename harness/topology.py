@@ -5,6 +5,7 @@
       │     └─ ring[g][s][p] ──> producer s.p   batch b of generator g goes to
       │                                         producer b mod P_s of every sink s
       ├─ producer s.p            drains its N rings, paces, delivers to sink s
+      ├─ observer s              (sinks asked for --e2e) reads back what s delivered
       └─ metrics                 reads every stat slot once a second
 
 Every ring has one writer and one reader. For `stream`, one reader thread in
@@ -29,7 +30,7 @@ class RingSpec:
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    role: str  # "generator", "reader", "producer", "metrics"
+    role: str  # "generator", "reader", "producer", "observer", "metrics"
     name: str
     slot: int | None  # its stat slot
     rank: int = 0  # within its role (and sink)
@@ -66,6 +67,9 @@ def plan(spec: RunSpec) -> Plan:
             processes.append(ProcessSpec("producer", f"producer-{target.name}-{p}" if len(spec.sinks) == 1 else f"producer-{s}-{target.name}-{p}",
                                          len(processes), p, target.producers, sink=s,
                                          rings=tuple(r.index for r in rings if r.sink == s and r.producer == p)))
+    for s, target in enumerate(spec.sinks):
+        if getattr(target.options, "e2e", False):
+            processes.append(ProcessSpec("observer", f"observer-{target.name}", len(processes), sink=s))
     processes.append(ProcessSpec("metrics", "metrics", None))
     return Plan(tuple(processes), tuple(rings))
 
@@ -83,6 +87,8 @@ def describe(plan: Plan, spec: RunSpec) -> str:
         elif p.role == "producer":
             target = spec.sinks[p.sink]
             lines.append(f"  {p.name:24} reads rings {', '.join(map(str, p.rings))}; delivers to {target.name} (producer {p.rank + 1} of {p.of})")
+        elif p.role == "observer":
+            lines.append(f"  {p.name:24} reads what {spec.sinks[p.sink].name} delivered, for end-to-end latency")
         else:
             lines.append(f"  {p.name:24} reads every stat slot once a second")
     return "\n".join(lines)

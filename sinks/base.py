@@ -11,6 +11,18 @@ A sink module (sinks/<name>.py) defines:
     def check(options) -> None     # once, in the supervisor, before anything starts:
                                    # unreachable broker, missing bucket... raise UserError
     def create(options, producer: int, producers: int) -> Sink
+
+and may define:
+
+    def prepare(options, resources: ExitStack) -> options
+        # once, in the supervisor, before check(): set up what the run needs
+        # (an embedded broker), registering its teardown on `resources`
+    def after_run(options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str]
+        # once, after delivery, while prepared resources still run: e.g. read
+        # the topic back and verify; (ok, one line for the summary)
+    def observe(options, stop: threading.Event, record: Callable[[np.ndarray], None]) -> None
+        # when options.e2e is set: runs in its own process during the run and
+        # records end-to-end latencies (microseconds) until `stop` is set
 """
 
 from __future__ import annotations
