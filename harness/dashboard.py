@@ -236,15 +236,17 @@ def live(dashboard: Dashboard, console: Console) -> Live:
 
 
 @contextmanager
-def reporting(dashboard: Dashboard, quiet: bool, stream: TextIO | None = None) -> Iterator[Callable[[dict], None]]:
+def reporting(dashboard: Dashboard, quiet: bool, stream: TextIO | None = None,
+              plain: bool = False) -> Iterator[Callable[[dict], None]]:
     """What the metrics role calls with each record: a live dashboard when
     `stream` (default stderr) is a terminal, one plain line per record when
-    not (CI), nothing shown when quiet. The decision is the stream's own
-    isatty(): FORCE_COLOR in a CI job must not bring cursor codes into logs."""
+    not (CI) or when `plain` (a sink writes to the terminal too), nothing
+    shown when quiet. The decision is the stream's own isatty(): FORCE_COLOR
+    in a CI job must not bring cursor codes into logs."""
     stream = stream or sys.stderr
     if quiet:
         yield lambda record: None
-    elif stream.isatty():
+    elif stream.isatty() and not plain:
         with live(dashboard, Console(file=stream)):
             yield dashboard.update
     else:

@@ -9,12 +9,12 @@ module is one plain line per interval on stderr.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.controls import Controls
+from harness.dashboard import Dashboard, reporting
 from harness.histogram import Histogram
 from harness.runspec import RunSpec
 from harness.stats import COUNTERS, StatsBoard
@@ -36,6 +36,7 @@ class Layout:
     quiet: bool
     lines: int = 0  # the run's length in lines (0: open-ended)
     duration: float | None = None
+    plain: bool = False  # plain lines even on a terminal (a sink writes to it)
 
     @classmethod
     def of(cls, topology: Plan, spec: RunSpec) -> "Layout":
@@ -44,7 +45,7 @@ class Layout:
                       for s, target in enumerate(spec.sinks))
         observers = tuple(tuple(p.slot for p in topology.role("observer") if p.sink == s) for s in range(len(spec.sinks)))
         return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, observers, spec.schedule,
-                   spec.quiet, spec.lines, spec.duration)
+                   spec.quiet, spec.lines, spec.duration, plain=any(t.name == "stdout" for t in spec.sinks))
 
 
 @dataclass
@@ -135,47 +136,30 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
             "bad": {kind: n for kind, n in bad.items() if n}, "sinks": sinks}
 
 
-def live_line(record: dict) -> str:
-    fill = max((g["ring_fill"] for g in record["generators"]), default=0.0)
-    parts = [f"[{record['t']:6.1f}s] gen {record['generated']:>11,.0f}/s ring {fill:4.0%}"]
-    for sink in record["sinks"]:
-        target = "" if sink["target"] is None else f" target {sink['target']:,.0f}/s"
-        latency = "" if sink["p50_us"] is None else f" p50 {_ms(sink['p50_us'])} p99 {_ms(sink['p99_us'])}"
-        parts.append(f"{sink['name']}:{target} delivered {sink['delivered']:,.0f}/s failed {sink['failed']:,} "
-                     f"lag {sink['lag_s']:.3f}s late {sink['late']:,}{latency}")
-    return " | ".join(parts)
-
-
-def _ms(us: float) -> str:
-    return f"{us / 1000:.1f}ms"
-
-
 def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: Any) -> list[dict]:
     board = StatsBoard.attach(board_handle)
     series: list[dict] = []
+    dashboard = Dashboard(f"logstorm: {', '.join(name for name, _ in layout.sinks)}", layout.lines, layout.duration)
     try:
         controls.begin()
         start = controls.start_at.value or time.time()
         earlier = board.snapshot()
         previous, previous_at = totals(earlier, layout), start
-        while True:
-            finished = done.wait(max(0.0, previous_at + INTERVAL_SECONDS - time.time()))
-            now = time.time()
-            snapshot = board.snapshot()
-            current = totals(snapshot, layout)
-            seconds = now - previous_at
-            if seconds > 0.05 or not finished:
-                record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout)
-                series.append(record)
-                if not layout.quiet:
-                    print(live_line(record), file=sys.stderr, flush=True)
-            earlier, previous, previous_at = snapshot, current, now
-            if finished:
-                break
+        # A live view on a terminal, plain lines otherwise, nothing when quiet.
+        with reporting(dashboard, layout.quiet, plain=layout.plain) as show:
+            while True:
+                finished = done.wait(max(0.0, previous_at + INTERVAL_SECONDS - time.time()))
+                now = time.time()
+                snapshot = board.snapshot()
+                current = totals(snapshot, layout)
+                seconds = now - previous_at
+                if seconds > 0.05 or not finished:
+                    record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout)
+                    series.append(record)
+                    show(record)
+                earlier, previous, previous_at = snapshot, current, now
+                if finished:
+                    break
     finally:
         board.close()
     return series
-
-
-def percentile_ms(histogram: Histogram, p: float) -> float:
-    return histogram.percentile(p) / 1000 if histogram.total_count else 0.0
