@@ -1,0 +1,237 @@
+"""`logstorm compare`, table-driven, with result files built from known
+numbers (through the same builder as real runs, validated by the schema):
+the verdicts, the gate's exit status, the warnings, and the rendered
+formats against golden files (LOGSTORM_UPDATE_GOLDEN=1 rewrites them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from harness.compare import SAME, mann_whitney_p, parse_thresholds
+from harness.errors import UserError
+from harness.results import build_repeated, build_result, write_result
+from tests.fixtures.common import run_cli
+from tests.test_results import constructed, valid
+
+GOLDEN = Path(__file__).parent / "golden"
+ENDED = dt.datetime(2026, 5, 1, 10, 0, 10, tzinfo=dt.timezone.utc)
+HOST = {"hostname": "ci-1", "cpu_model": "AMD EPYC 7763", "cores": 2, "memory_bytes": 8 << 30, "os": "Linux",
+        "kernel": "6.8.0", "machine": "x86_64", "python": "3.11.7", "python_implementation": "CPython", "numpy": "2.4.6"}
+LATENCIES = np.random.default_rng(3).lognormal(np.log(800), 0.5, 5000)  # us
+LOW_NOISE = (1.0, 1.01, 0.99, 1.005, 0.995, 1.01, 0.99, 1.0, 1.005, 0.995)
+HIGH_NOISE = (0.4, 1.6, 0.7, 1.3, 1.0, 0.5, 1.5, 0.8, 1.2, 1.0)
+
+
+def run(rate: float = 100_000, latency: float = 1.0, noise: tuple[float, ...] = LOW_NOISE, seconds: int = 10,
+        host: dict | None = None, profile: dict | None = None, minutes: int = 0, e2e: float | None = None) -> dict:
+    """A result of `seconds` seconds at `rate` lines/s (each second off by
+    `noise`), with latencies `latency` times the reference ones (and
+    end-to-end latencies `e2e` times three times those, if given)."""
+    factors = [noise[i % len(noise)] for i in range(seconds)]
+    latencies = LATENCIES * latency
+    p50, p99 = np.percentile(latencies, 50), np.percentile(latencies, 99)
+    outcome, spec = constructed([rate * f for f in factors], latencies,
+                                p50s=[round(p50 * f) for f in factors], p99s=[round(p99 * f) for f in reversed(factors)],
+                                e2e_us=None if e2e is None else LATENCIES * 3 * e2e)
+    result = build_result("smoke", profile or {"duration": seconds}, outcome, spec,
+                          ended=ENDED + dt.timedelta(minutes=minutes))
+    result["logstorm"] = {"version": "0.1.0", "commit": "0123456789abcdef0123456789abcdef01234567", "dirty": False}
+    result["host"] = {**HOST, **(host or {})}
+    return valid(result)
+
+
+def save(tmp_path: Path, name: str, result: dict) -> str:
+    path = tmp_path / name
+    path.write_bytes(orjson.dumps(result))
+    return str(path)
+
+
+def verdicts(stdout: str) -> dict[str, str]:
+    """{metric: verdict} from the text table (p-values left out)."""
+    found = {}
+    for line in stdout.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) == 5 and cells[0] != "metric":
+            found[cells[0]] = re.sub(r" \(.*\)$", "", cells[4])
+    return found
+
+
+@dataclass
+class Case:
+    base: dict
+    new: dict
+    args: list[str]
+    status: int
+    expected: dict[str, str]
+    says: list[str] = field(default_factory=list)
+
+
+CASES = {
+    "a 20% throughput drop with low noise fails the gate":
+        Case(run(), run(rate=80_000), ["--fail-on-regression"], 1, {"throughput": "worse", "p50": SAME, "p99": SAME},
+             ["1 gated metric got worse: throughput: -20.0% (threshold 5%)"]),
+    "a 3% change under a 5% threshold passes":
+        Case(run(), run(rate=97_000), ["--fail-on-regression"], 0, {"throughput": SAME}, ["No gated metric got worse."]),
+    "a 20% drop within very noisy samples is not significant":
+        Case(run(noise=HIGH_NOISE), run(rate=80_000, noise=HIGH_NOISE[::-1]), ["--fail-on-regression"], 0,
+             {"throughput": SAME}, ["-20.0%", "p=0.272"]),
+    "latency up 30% fails the gate on p50 and p99":
+        Case(run(), run(latency=1.3), ["--fail-on-regression"], 1,
+             {"throughput": SAME, "p50": "worse", "p90": "worse", "p99": "worse", "p99.9": "worse"},
+             ["2 gated metrics got worse"]),
+    "lower latency and more throughput are better":
+        Case(run(), run(rate=120_000, latency=0.7), ["--fail-on-regression"], 0,
+             {"throughput": "better", "p50": "better", "p99": "better"}),
+    "without --fail-on-regression a regression exits 0":
+        Case(run(), run(rate=80_000), [], 0, {"throughput": "worse"}),
+    "a per-metric threshold lets a 20% drop pass":
+        Case(run(), run(rate=80_000), ["--threshold", "throughput:25%,p99:10%", "--fail-on-regression"], 0,
+             {"throughput": SAME}, ["threshold 5%, throughput 25%, p99 10%"]),
+    "a metric named in --threshold is gated":
+        Case(run(), run(latency=1.3), ["--threshold", "20%,p90:10%", "--fail-on-regression"], 1,
+             {"p90": "worse"}, ["3 gated metrics got worse: p50: +29.9% (threshold 20%); p90: +30.0% (threshold 10%); p99"]),
+    "with too few samples the threshold alone judges, and says so":
+        Case(run(seconds=3), run(rate=80_000, seconds=3), ["--fail-on-regression"], 1, {"throughput": "worse"},
+             ["judged by the threshold alone (fewer than 5 samples a side for a significance test): throughput"]),
+    "end-to-end latency is compared, by threshold and ungated unless named":
+        Case(run(e2e=1.0), run(e2e=1.5), ["--fail-on-regression"], 0,
+             {"p99": SAME, "e2e_p50": "worse", "e2e_p99": "worse", "e2e_max": "worse"},
+             ["worse but not gated (name it in --threshold to gate it): e2e_p50, e2e_p90, e2e_p99"]),
+    "a named end-to-end metric is gated":
+        Case(run(e2e=1.0), run(e2e=1.5), ["--threshold", "e2e_p99:10%", "--fail-on-regression"], 1,
+             {"e2e_p99": "worse"}, ["got worse: e2e_p99: +50.0% (threshold 10%)"]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compare(tmp_path, name):
+    case = CASES[name]
+    done = run_cli("compare", save(tmp_path, "base.json", case.base), save(tmp_path, "new.json", case.new), *case.args)
+    stdout = done.stdout.decode()
+    assert done.returncode == case.status, (stdout, done.stderr.decode())
+    found = verdicts(stdout)
+    assert {metric: found.get(metric) for metric in case.expected} == case.expected, stdout
+    for text in case.says:
+        assert text in stdout, stdout
+    assert not done.stderr, done.stderr.decode()
+
+
+@pytest.mark.parametrize("change, warning", [
+    ({"host": {"cpu_model": "Intel Xeon", "cores": 4}},
+     "the runs come from different hosts: cpu_model 'AMD EPYC 7763' vs 'Intel Xeon', cores 2 vs 4"),
+    ({"profile": {"duration": 60}}, "the runs come from different profiles: smoke ("),
+    ({"e2e": 1.0}, "sink null: end-to-end latency was measured in the new run only"),
+])
+def test_runs_that_do_not_compare_well_warn(tmp_path, change, warning):
+    done = run_cli("compare", save(tmp_path, "base.json", run()), save(tmp_path, "new.json", run(**change)))
+    assert done.returncode == 0
+    assert f"logstorm compare: warning: {warning}" in done.stderr.decode()
+    assert warning in done.stdout.decode()
+
+
+def test_hostnames_alone_do_not_warn(tmp_path):
+    """CI runners differ in name and kernel while being the same machine type."""
+    other = run(host={"hostname": "ci-2", "kernel": "6.9"})
+    done = run_cli("compare", save(tmp_path, "base.json", run()), save(tmp_path, "new.json", other))
+    assert done.returncode == 0 and not done.stderr
+
+
+def test_folders_of_repeated_runs_compare_per_repetition(tmp_path):
+    """Five runs a side: each repetition's throughput is one sample."""
+    for i, factor in enumerate(LOW_NOISE[:5]):
+        write_result(run(rate=100_000 * factor, seconds=3, minutes=i), tmp_path / "base", "smoke")
+        write_result(run(rate=80_000 * factor, seconds=3, minutes=i), tmp_path / "new", "smoke")
+    done = run_cli("compare", str(tmp_path / "base" / "smoke"), str(tmp_path / "new" / "smoke"), "--fail-on-regression")
+    stdout = done.stdout.decode()
+    assert done.returncode == 1, stdout
+    assert verdicts(stdout)["throughput"] == "worse"
+    assert "(p=0.012)" in stdout  # five against five, fully apart
+    assert "5 runs, 15 s" in stdout
+
+
+def test_a_combined_file_is_compared_like_its_folder(tmp_path):
+    runs = [run(rate=100_000 * f, seconds=3, minutes=i) for i, f in enumerate(LOW_NOISE[:5])]
+    combined = valid(build_repeated(runs))
+    for result in runs:
+        write_result(result, tmp_path / "folder", "smoke")
+    by_folder = run_cli("compare", str(tmp_path / "folder" / "smoke"), save(tmp_path, "new.json", run(rate=80_000)))
+    by_file = run_cli("compare", save(tmp_path, "combined.json", combined), save(tmp_path, "new.json", run(rate=80_000)))
+    assert by_file.stdout == by_folder.stdout
+
+
+GOLDEN_CASE = {"base": {}, "new": {"rate": 80_000, "latency": 0.9, "host": {"cpu_model": "Intel Xeon"}}}
+
+
+@pytest.mark.parametrize("form, file", [("markdown", "compare.md"), ("bmf", "compare.bmf.json"),
+                                        ("github-benchmark", "compare.github-benchmark.json")])
+def test_formats_match_their_golden_files(tmp_path, form, file):
+    base, new = (save(tmp_path, f"{side}.json", run(**GOLDEN_CASE[side])) for side in ("base", "new"))
+    done = run_cli("compare", base, new, "--format", form, "--fail-on-regression")
+    assert done.returncode == 1, done.stderr.decode()
+    output = done.stdout.decode()
+    golden = GOLDEN / file
+    if os.environ.get("LOGSTORM_UPDATE_GOLDEN") == "1":
+        golden.write_text(output)
+    assert output == golden.read_text()
+    if form != "markdown":
+        orjson.loads(output)
+        assert "worse: throughput: -20.0%" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.json", "new.json"], "cannot read missing.json: No such file or directory"),
+    (["broken.json", "new.json"], "broken.json is not valid JSON"),
+    (["empty", "new.json"], "empty holds no result files"),
+    (["new.json", "new.json", "--threshold", "5 percent"], "--threshold '5 percent': expected a percentage"),
+    (["new.json", "new.json", "--threshold", "p99:-3%"], "--threshold 'p99:-3%': expected a percentage"),
+    (["new.json", "new.json", "--threshold", "p98:5%"], "unknown metric 'p98'"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    save(tmp_path, "new.json", run())
+    (tmp_path / "broken.json").write_text('{"schema_version": 1,')
+    (tmp_path / "empty").mkdir()
+    done = run_cli("compare", *args, cwd=tmp_path)
+    stderr = done.stderr.decode()
+    assert done.returncode == 2
+    assert stderr.startswith("logstorm compare: error: ") and message in stderr, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("text, default, named, gated", [
+    ("5%", 5.0, {}, {"throughput", "p50", "p99"}),
+    ("7.5", 7.5, {}, {"throughput", "p50", "p99"}),
+    ("throughput:5%,p99:10%", 5.0, {"throughput": 5.0, "p99": 10.0}, {"throughput", "p50", "p99"}),
+    ("2%, max:50%, p99_9:20%", 2.0, {"max": 50.0, "p99.9": 20.0}, {"throughput", "p50", "p99", "max", "p99.9"}),
+    ("E2E_P99:10%", 5.0, {"e2e_p99": 10.0}, {"throughput", "p50", "p99", "e2e_p99"}),
+])
+def test_parse_thresholds(text, default, named, gated):
+    thresholds = parse_thresholds(text)
+    assert (thresholds.default, dict(thresholds.named)) == (default, named)
+    metrics = ("throughput", "p50", "p90", "p99", "p99.9", "max", "e2e_p99")
+    assert {m for m in metrics if thresholds.check(m).gated} == gated
+    assert thresholds.check("p99").percent == named.get("p99", default)
+
+
+@pytest.mark.parametrize("text", ["x%", "p99:", "inf", "-1%", "p99:5%:1"])
+def test_parse_thresholds_refuses(text):
+    with pytest.raises(UserError):
+        parse_thresholds(text)
+
+
+@pytest.mark.parametrize("a, b, p", [
+    # Reference values: scipy.stats.mannwhitneyu(a, b, method="asymptotic").pvalue
+    ([1, 2, 3, 4, 5], [6, 7, 8, 9, 10], 0.012185780355344813),
+    ([4, 0, 3, 3, 1, 2, 2, 2, 0, 4, 0, 4], [5, 3, 2, 6, 4, 2, 2, 5, 1], 0.14777936036775763),  # with ties
+    ([x * 1e5 for x in HIGH_NOISE], [x * 8e4 for x in HIGH_NOISE[::-1]], 0.2717711743045199),
+    ([3, 3, 3, 3, 3], [3, 3, 3, 3, 3], 1.0),
+])
+def test_mann_whitney_matches_the_reference(a, b, p):
+    assert mann_whitney_p(a, b) == pytest.approx(p, rel=1e-9)
