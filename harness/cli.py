@@ -19,6 +19,7 @@ COMMANDS = {
     "run": "generate and deliver in one multiprocess run",
     "plan": "print the processes and rings a run would use",
     "broker": "run the embedded Kafka-compatible broker in the foreground",
+    "profiles": "list the named benchmark profiles, or check one",
     "compare": "compare two results: throughput and latency, with a verdict per metric",
 }
 
