@@ -38,9 +38,8 @@ from harness.schedule import Schedule
 PROFILES_DIR = Path(harness.__file__).resolve().parent.parent / "profiles"
 FOREVER = "forever"
 MiB = 1 << 20
-# Keys whose values must never reach output: redact() drops them. Kafka's -e
-# settings appear in resolved() as a table so that "sasl.password" is a key too.
-SECRET = re.compile(r"password|passwd|secret|token|jaas|credential|private", re.IGNORECASE)
+# Kafka's -e settings appear in resolved() as a table so that "sasl.password"
+# is a key too, and harness.results.redact masks it like any secret.
 # Defaults that come from the environment (SASL_USERNAME, SASL_PASSWORD), not from the profile.
 FROM_ENVIRONMENT = re.compile(r"sasl|username|password|secret|token", re.IGNORECASE)
 
@@ -157,7 +156,7 @@ class Profile:
 
     def resolved(self) -> dict:
         """The whole profile with defaults filled in, as plain JSON-able data
-        (keys named like password are kept: see redact())."""
+        (keys named like password are kept: harness.results.redact masks them)."""
         load = {k: v for k, v in vars(self.load).items() if v is not None and k != "schedule"}
         if self.load.baddata_kinds is not None:
             load["baddata_kinds"] = list(self.load.baddata_kinds)
@@ -167,15 +166,6 @@ class Profile:
                 "profile": {"description": self.description, "repeat": self.repeat, "results": self.results},
                 "load": load,
                 "sinks": [{"name": s.name, "producers": s.producers, **copy.deepcopy(s.settings)} for s in self.sinks]}
-
-
-def redact(data: Any) -> Any:
-    """`data` without the keys that name secrets (password, token, ...), at any depth."""
-    if isinstance(data, dict):
-        return {k: redact(v) for k, v in data.items() if not SECRET.search(str(k))}
-    if isinstance(data, list):
-        return [redact(v) for v in data]
-    return data
 
 
 def _lines(load: Load, schedule: Schedule | None) -> int:

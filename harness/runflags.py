@@ -76,8 +76,14 @@ def report(command: str, outcome: Outcome) -> None:
         unaccounted = t.generated - sink.delivered - sink.failed
         lost = f", {unaccounted:,} UNACCOUNTED" if unaccounted and not outcome.errors else ""
         print(f"  {sink.name}: {sink.delivered:,} delivered, {sink.failed:,} failed{late}{lost}{latency}", file=sys.stderr)
+        if sink.e2e is not None and sink.e2e.total_count:
+            e = sink.e2e
+            print(f"  {sink.name} end to end: {e.total_count:,} lines read back; latency p50 {e.percentile(50) / 1000:.2f} ms, "
+                  f"p99 {e.percentile(99) / 1000:.2f} ms, max {e.max / 1000:.2f} ms", file=sys.stderr)
     for reason, count in sorted(outcome.failures.items(), key=lambda kv: -kv[1]):
         print(f"  failed: {count:,} lines: {reason}", file=sys.stderr)
+    for note in outcome.notes:
+        print(f"  {note}", file=sys.stderr)
     for error in outcome.errors:
         print(f"{command}: error: {error}", file=sys.stderr)
     if outcome.interrupted:

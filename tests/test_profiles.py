@@ -12,7 +12,8 @@ import textwrap
 import pytest
 
 from harness.errors import UserError
-from harness.profile import PROFILES_DIR, load_profile, names, redact
+from harness.profile import PROFILES_DIR, load_profile, names
+from harness.results import redact
 from tests.fixtures.common import run_cli
 
 SHIPPED = ["bad-data", "ceiling", "diurnal", "kafka-1m", "kinesis", "s3-split", "smoke"]
@@ -127,7 +128,7 @@ def test_profiles_command_prints_the_resolved_profile_without_secrets(tmp_path):
     out = done.stdout.decode()
     assert "hunter2" not in out and "opensesame" not in out and "fromenv" not in out
     shown = json.loads(out)
-    assert shown["sinks"][0]["config"] == {"linger.ms": "5"} and shown["load"]["rate"] == 2000
+    assert shown["sinks"][0]["config"] == {"linger.ms": "5", "sasl.password": "***"} and shown["load"]["rate"] == 2000
 
 
 # ---------------------------------------------------------------- bad files

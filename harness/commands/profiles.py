@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.profile import available, load_profile, redact
+    from harness.profile import available, load_profile
+    from harness.results import redact
 
     if args.profile is None:
         profiles = available()

@@ -1,10 +1,14 @@
 """Generate and deliver in one multiprocess run, no pipe needed.
 
+    logstorm run smoke                               # a named profile (logstorm profiles)
+    logstorm run my.toml --set load.rate=500 --broker kafka:9092
     logstorm run --format apache --lines 1000000 --generators 2 --sink null
     logstorm run --duration 10 --rate 2000 --sink file --path out/ --sink null
 
-Each sink gets every line. Ctrl-C stops generating, delivers what is in
-flight and prints the totals; a second Ctrl-C aborts.
+A profile (its name or path first) writes a result file under results/;
+a run from flags does with --results DIR. Each sink gets every line.
+Ctrl-C stops generating, delivers what is in flight, prints the totals and
+still writes the result file; a second Ctrl-C aborts.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import argparse
 import math
 import secrets
+import sys
+from dataclasses import replace
 from typing import Sequence
 
 from harness.options import number, words
@@ -29,7 +35,28 @@ def sink_names(argv: Sequence[str]) -> list[str]:
     return names or [DEFAULT_SINK]
 
 
+def profile_given(argv: Sequence[str]) -> bool:
+    """`logstorm run NAME|PATH ...`: a profile comes first."""
+    return bool(argv) and not argv[0].startswith("-")
+
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no live view, only the summary")
+    if profile_given(argv):
+        from harness.profile import add_set_argument
+
+        parser.add_argument("profile", metavar="NAME|PATH", help="a profile name (logstorm profiles) or a TOML file")
+        add_set_argument(parser)
+        parser.add_argument("--broker", action="append", default=None, metavar="HOST:PORT", help="for every kafka sink of the profile")
+        parser.add_argument("--sink", action="append", default=None, metavar="NAME", help="replace the profile's sinks")
+        parser.add_argument("-d", "--duration", type=number(float, 0, low_open=True), default=None, metavar="SECONDS")
+        parser.add_argument("--results", default=None, metavar="DIR", help="folder for the result file (default: the profile's, results/)")
+        return
+    add_run_flags(parser, argv)
+    parser.add_argument("--results", default=None, metavar="DIR", help="write a result file under DIR/adhoc/ (default: none)")
+
+
+def add_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     from sinks import sink_names as known
 
     parser.add_argument("-l", "--format", "--logtype", dest="format", default="apache", help="log format (see `generate --list`), default apache")
@@ -47,11 +74,22 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps (default UTC)")
     add_pacing(parser, short=False)
     parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB", help="size of each ring (default 8 MiB)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no per-second lines, only the summary")
     add_sinks(parser, sink_names(argv))
 
 
 def build_spec(args: argparse.Namespace) -> RunSpec:
+    if getattr(args, "profile", None):
+        return replace(load(args).to_runspec(), quiet=args.quiet)
+    return spec_from_flags(args)
+
+
+def load(args: argparse.Namespace):
+    from harness.profile import load_profile
+
+    return load_profile(args.profile, args.set, {"broker": args.broker, "sink": args.sink, "duration": args.duration})
+
+
+def spec_from_flags(args: argparse.Namespace) -> RunSpec:
     from generators.factory import LineSpec
     from harness.commands.generate import check_spec
 
@@ -73,9 +111,30 @@ def build_spec(args: argparse.Namespace) -> RunSpec:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One run, or a profile's repetitions; the result file holds them all."""
+    from harness.results import build_repeated, build_result, redact, write_result
     from harness.supervisor import supervise
 
-    spec = build_spec(args)
-    outcome = supervise(spec)
-    report(f"run (seed {spec.source.seed})", outcome)
-    return outcome.status
+    if getattr(args, "profile", None):
+        profile = load(args)
+        name, repeat, folder = profile.name, profile.repeat, args.results or profile.results
+        resolved, warmup, specs = redact(profile.resolved()), profile.warmup, profile.to_runspec
+    else:
+        spec = spec_from_flags(args)
+        name, repeat, folder, warmup, specs = "adhoc", 1, args.results, 0.0, lambda: spec
+        resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet")})
+    results, status = [], 0
+    for round_ in range(repeat):
+        spec = replace(specs(), quiet=args.quiet)
+        outcome = supervise(spec)
+        label = f"run {name} (seed {spec.source.seed})" + (f", repetition {round_ + 1} of {repeat}" if repeat > 1 else "")
+        report(label, outcome)
+        outcome.series = [record for record in outcome.series if record["t"] > warmup]
+        results.append(build_result(name, resolved, outcome, spec, extra={"warmup_s": warmup}))
+        status = max(status, outcome.status)
+        if outcome.interrupted:
+            break
+    if folder is not None:
+        path = write_result(results[0] if len(results) == 1 else build_repeated(results), folder, name)
+        print(f"result: {path}", file=sys.stderr)
+    return status
