@@ -45,6 +45,7 @@ ACKS = ("all", "-1", "0", "1")
 CHECK_TIMEOUT = 10.0  # metadata wait in check(): the unreachable-broker verdict comes well within 15 s
 IN_FLIGHT_SLICE = 0.001  # poll() waits in 1 ms steps while messages are in flight: successes wake nobody
 FULL_QUEUE_WAIT = 0.001
+CLOSE_GRACE = 1.0  # after a purge, for its failure reports to be served
 # Throughput defaults; any -e overrides them. A deep local queue (librdkafka
 # holds 100,000 messages by default) rides out broker pauses; a short linger
 # measured faster on the embedded broker than a long one (20 ms: about a
@@ -269,6 +270,26 @@ class _Format(logging.Formatter):
         return f"kafka: {record.levelname} {facility}: {_message(record)}"
 
 
+class _Once(logging.Filter):
+    """librdkafka repeats a failure at every reconnect (several a second while
+    a broker is down): say each distinct line once a minute, not hundreds of times."""
+
+    QUIET = 60.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line, now = _message(record), time.monotonic()
+        if now - self.said.get(line, -self.QUIET) < self.QUIET:
+            return False
+        if len(self.said) > 1000:  # many distinct lines: forget the old ones
+            self.said.clear()
+        self.said[line] = now
+        return True
+
+
 class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (it may be replaced after the logger is made)."""
 
@@ -287,6 +308,7 @@ def stderr_logger() -> logging.Logger:
     if not logger.handlers:
         handler = _Stderr()
         handler.setFormatter(_Format())
+        handler.addFilter(_Once())
         logger.addHandler(handler)
         logger.propagate = False
         logger.setLevel(logging.DEBUG)  # librdkafka logs debug lines only when -e debug=... asks
@@ -329,7 +351,9 @@ class KafkaSink:
     def open(self) -> None:
         from confluent_kafka import KafkaException, Producer
 
-        config = producer_config(self.options) | {"on_delivery": self._failed, "logger": stderr_logger()}
+        logger = stderr_logger()
+        config = producer_config(self.options) | {"on_delivery": self._failed, "logger": logger,
+                                                  "error_cb": partial(_log_error, logger)}
         try:
             self.producer = Producer(config)
         except KafkaException as error:
@@ -421,18 +445,21 @@ class KafkaSink:
     def close(self, timeout: float) -> list[Ack]:
         if self.producer is None:
             return []
-        left = self.producer.flush(timeout)
-        if left:
-            # Not delivered in time: purge, so each becomes a failure report
-            # we count (PURGE_QUEUE / PURGE_INFLIGHT), then serve the reports.
+        if self.producer.flush(timeout):
+            # Not all delivered in time: purge, so every message still inside
+            # becomes a failure report (PURGE_QUEUE / PURGE_INFLIGHT), and serve those.
             self.producer.purge(in_queue=True, in_flight=True)
-            self.producer.flush(0)
+            self.producer.flush(CLOSE_GRACE)
+        # len() counts log and error events too: serve them, so that it
+        # counts only messages and `settled` comes out exact.
+        deadline = time.monotonic() + CLOSE_GRACE
+        while len(self.producer) and time.monotonic() < deadline:
+            self.producer.poll(0.01)
         acks = self._acks()
-        unaccounted = self.produced - self.settled
+        unaccounted = self.produced - self.acked - self.failed
         if unaccounted:  # reports librdkafka still owes after a purge: count them, never lose them
-            acks.append(Ack(time.time(), 0, unaccounted, "NOT_FLUSHED"))
+            acks.append(Ack(self.sent[0][0] if self.sent else 0.0, 0, unaccounted, "NOT_FLUSHED"))
             self.failed += unaccounted
-            self.settled += unaccounted
         self.producer = None
         return acks
 
@@ -441,8 +468,37 @@ class KafkaSink:
         return self.count, self.sum % 2**64
 
 
+def _log_error(logger: logging.Logger, error) -> None:
+    """librdkafka's error events (all brokers down, a fatal idempotence error...), logged like its log lines."""
+    logger.error("%s [%s] %s", error.name().lstrip("_"), "", error.str())
+
+
 def _name(error) -> str:
     """MSG_TIMED_OUT rather than librdkafka's _MSG_TIMED_OUT for local errors;
     a purge after a timed-out flush is what the user sees as FLUSH_TIMED_OUT."""
     name = error.name().lstrip("_")
     return "FLUSH_TIMED_OUT" if name.startswith("PURGE_") else name
+
+
+VERIFY_IDLE_SECONDS = 10.0
+
+
+def after_run(options: Options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str] | None:
+    """--verify: read the topic back from its first offset and check that
+    every delivered line is there exactly once (messages older than this
+    run's start belong to an earlier run and are left out)."""
+    if not options.verify:
+        return None
+    from sinks.kafka_verify import verify
+
+    prints = [f for f in fingerprints if f]
+    result = verify(options, sum(count for count, _ in prints), sum(total for _, total in prints),
+                    timeout=VERIFY_IDLE_SECONDS, since=started)
+    return result.ok, result.message
+
+
+def observe(options: Options, stop, record) -> None:
+    """--e2e: consume while the run produces; latency = arrival - message timestamp."""
+    from sinks.kafka_verify import e2e_consumer
+
+    e2e_consumer(options, stop, record)

@@ -253,6 +253,21 @@ def test_killed_broker_every_line_is_accounted_for(topic, capfd):
     out = capfd.readouterr()
     assert out.out == ""
     assert all(line.startswith("kafka: ") for line in out.err.splitlines())
+    assert len(out.err.splitlines()) == len(set(out.err.splitlines()))  # reconnect errors are not repeated
+
+
+def test_close_gives_up_at_its_timeout_and_counts_the_rest_as_failed(topic):
+    with EmbeddedBroker() as broker:
+        options = make("--broker", broker.bootstrap, "--topic", topic, "--delivery-timeout", "300")
+        kafka.check(options)
+        sink = kafka.create(options, 0, 1)
+        sink.open()
+        broker.process.kill()
+        broker.process.wait()
+        batch = next(batches(5000))
+        sink.send(batch.data, batch.lines, time.time())
+        delivered, failed, reasons = totals(sink.close(1))
+    assert (delivered, failed, reasons) == (0, batch.lines, Counter({"FLUSH_TIMED_OUT": batch.lines}))
 
 
 def test_e2e_consumer_sees_every_message(kafka_broker, topic):
