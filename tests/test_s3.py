@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -12,7 +14,7 @@ import zstandard
 from harness.errors import UserError
 from sinks import s3
 from tests.fixtures.aws import deliver, free_port, generated, sink_options, unique
-from tests.fixtures.common import run_cli
+from tests.fixtures.common import ROOT, run_cli
 
 KEY = re.compile(r"demo/(?P<day>\d{4}/\d\d/\d\d)/(?P<run>\d{8}T\d{6}Z-[0-9a-f]{6})"
                  r"-p(?P<producer>\d{3})-(?P<seq>\d{8})\.log(?P<suffix>\.gz|\.zst)?")
@@ -187,3 +189,12 @@ def test_stream_s3_refuses_a_bad_target_in_one_line(aws_env, argv, message):
     done = run_cli("stream", "s3", *argv, "/dev/null", timeout=60)
     assert done.returncode == 2
     assert done.stderr.decode() == f"stream: error: {message}\n"
+
+
+def test_aws_modules_load_boto3_only_when_used():
+    # `stream --help` and non-AWS runs import the sink modules; importing boto3 takes about 0.15 s.
+    code = ("import sys, argparse, sinks.s3, sinks.kinesis, generators.s3_source\n"
+            "sinks.s3.add_arguments(argparse.ArgumentParser())\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, timeout=60)
+    assert done.stdout == b"[]\n", done.stderr.decode()
