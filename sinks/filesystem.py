@@ -1,7 +1,7 @@
 """Lines to files in a directory, optionally compressed and split every N lines.
 
 Names sort by time and never collide across producers or runs, and hold no
-colons: logstorm-20261128T235624Z-ab12cd-p0-000001.log.gz
+colons: logstorm-20261128T235624Z-ab12cd-p000-00000001.log.gz
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class FileSink:
     def _next_file(self) -> BinaryIO:
         suffix, opener = COMPRESSORS[self.options.compression]
         self.sequence += 1
-        name = f"logstorm-{self.options.run_id}-p{self.producer}-{self.sequence:06d}{suffix}"
+        name = f"logstorm-{self.options.run_id}-p{self.producer:03d}-{self.sequence:08d}{suffix}"
         self.in_file = 0
         return opener(os.path.join(self.options.path, name))
 

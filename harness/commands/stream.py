@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     add_pacing(parser, short=True)
     parser.add_argument("-n", "--lines", type=number(int, 0), default=0, help="stop after this many lines (default: all)")
     parser.add_argument("-P", "--producers", type=number(int, 1, 64), default=1, help="producer processes (default 1)")
-    parser.add_argument("--endpoint-url", default=None, help="S3-compatible endpoint for s3:// inputs (default: AWS_ENDPOINT_URL)")
+    parser.add_argument("--endpoint-url", default=None, help="AWS-compatible endpoint for s3:// inputs and the s3/kinesis sinks (default: AWS_ENDPOINT_URL)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-second lines, only the summary")
     parser.add_argument("-p", "--position", default=None, help=argparse.SUPPRESS)  # old scripts pass it
     add_sinks(parser, sink_names(argv))
