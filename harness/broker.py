@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from harness.errors import UserError
 READY_TIMEOUT = 10.0  # Tansu answers metadata ~70 ms after launch; 10 s covers a loaded machine
 STOP_GRACE = 1.0  # SIGTERM takes Tansu ~5 s; it keeps nothing on disk, so SIGKILL after this
 PR_SET_PDEATHSIG = 1
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def free_port() -> int:
@@ -112,7 +114,7 @@ class EmbeddedBroker:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                self._start_error = f"status {self.process.returncode}, last log line: {self._log_tail()}"
+                self._start_error = self._log_problem()
                 raise _Exited()
             try:
                 admin.list_topics(timeout=0.5)
@@ -120,12 +122,17 @@ class EmbeddedBroker:
             except KafkaException:
                 if time.monotonic() > deadline:
                     raise UserError(f"the embedded broker did not answer at {self.bootstrap} within "
-                                    f"{READY_TIMEOUT:g} s; last log line: {self._log_tail()}") from None
+                                    f"{READY_TIMEOUT:g} s") from None
                 time.sleep(0.05)
 
-    def _log_tail(self) -> str:
-        lines = self.log_path.read_text(errors="replace").strip().splitlines() if self.log_path else []
-        return lines[-1] if lines else "(empty)"
+    def _log_problem(self) -> str:
+        """Why the broker stopped, from its log: Tansu exits (status 0) with a
+        panic and colour codes when it cannot listen."""
+        text = ANSI.sub("", self.log_path.read_text(errors="replace")) if self.log_path else ""
+        if "AddrInUse" in text:
+            return f"port {self.bootstrap.rsplit(':', 1)[1]} is already in use"
+        errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
+        return errors[0] if errors else f"it exited with status {self.process.returncode}"
 
     def stop(self) -> None:
         """SIGTERM, a short grace, then SIGKILL; always by our own child's PID."""

@@ -24,13 +24,16 @@ def run(args: argparse.Namespace) -> int:
 
     # SIGTERM ends it like Ctrl-C, so `kill PID` stops the broker too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with EmbeddedBroker().start(args.port) as broker:
+    broker = EmbeddedBroker()
+    try:
+        broker.start(args.port)
         print(f"Kafka broker ({broker.version or 'tansu'}, memory engine) listening on {broker.bootstrap}; "
               "Ctrl-C stops it", file=sys.stderr, flush=True)
         print(broker.bootstrap, flush=True)
-        try:
-            status = broker.process.wait()
-        except KeyboardInterrupt:
-            return 0
+        status = broker.process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
     print(f"logstorm broker: error: the broker exited by itself with status {status}", file=sys.stderr)
     return 1
