@@ -149,7 +149,7 @@ def time_logstorm(bootstrap: str, lines: int, flags: list[str]) -> tuple[float, 
         raise RuntimeError(f"`logstorm run` failed (status {result.returncode}): {result.stderr.strip()[-300:]}")
     if f"{lines:,} delivered, 0 failed" not in result.stderr:
         raise RuntimeError(f"`logstorm run` did not report {lines:,} delivered: {result.stderr.strip()[-300:]}")
-    summary = next((line for line in result.stderr.splitlines() if line.startswith("run (")), "")
+    summary = next((line for line in result.stderr.splitlines() if line.startswith("run ") and " lines in " in line), "")
     return seconds, f"its own figure, start-up excluded: {summary.split(': ', 1)[-1]}"
 
 
