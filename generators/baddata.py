@@ -127,3 +127,11 @@ def select(available: Mapping[str, Corruption], wanted: tuple[str, ...] | None) 
     if unknown:
         raise ValueError(f"unknown bad-data kind {unknown[0]!r} (kinds: {', '.join(KINDS)})")
     return tuple(k for k in KINDS if k in wanted and k in available)
+
+
+def truncated_before_last(line: Line) -> bytes:
+    """Cut the line short before its last field: for layouts ending in a bare
+    number, where a cut inside that number would leave a valid line."""
+    text = line.render()
+    end = len(text) - len(line.template.literals[-1]) - len(line.values[line.template.fields[-1]])
+    return text[: line.rng.randint(len(text) // 3, end - 1)] + b"\n"

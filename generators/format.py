@@ -8,7 +8,7 @@ from typing import ClassVar, Iterable, Mapping, Sequence
 import orjson
 
 from generators.baddata import Corruption
-from generators.world import SIZE_POOL, World
+from generators.world import DURATION_POOL, SIZE_POOL, World
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MILLIS = [b"%03d" % i for i in range(1000)]
@@ -77,3 +77,14 @@ def iso_offset(moment: datetime) -> bytes:
     """Z for UTC, else +hh:mm."""
     offset = moment.strftime("%z")
     return b"Z" if offset in ("+0000", "") else f"{offset[:3]}:{offset[3:]}".encode()
+
+
+def json_inner(values: Iterable[str]) -> list[bytes]:
+    """JSON string contents without the quotes (the template supplies them), so
+    that bad-data helpers can edit a value in place without breaking the quoting."""
+    return [orjson.dumps(v)[1:-1] for v in values]
+
+
+def duration_classes(world: World) -> list[int]:
+    """The request class (index into world.CLASSES) of each `world.durations` entry."""
+    return [i // DURATION_POOL for i in range(len(world.durations))]

@@ -1,0 +1,132 @@
+"""Amazon CloudFront standard access log: the 33 tab-separated W3C fields in
+the documented order (date time x-edge-location sc-bytes c-ip cs-method
+cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query
+cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol
+cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher
+x-edge-response-result-type cs-protocol-version fle-status
+fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type
+sc-content-type sc-content-len sc-range-start sc-range-end), one record per
+line. Date and time are UTC whatever the chosen time zone; the user agent is
+URL-encoded (no spaces); empty values are "-". Cookie logging is off.
+
+Each client is served by one edge location. To keep a line to few pieces
+(see generators/template.py), the fields from x-edge-result-type to
+x-edge-detailed-result-type that no other entity pins down are drawn with
+the duration (whose pool is per request class): the three result types (the
+class's mix: mostly hits for static assets, misses for pages and API calls,
+errors as often as the class fails, so not always matching the line's own
+status), the request id (57,344 distinct), request size, TLS version and
+cipher, HTTP version, client port and time to first byte.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import numpy as np
+
+from generators import baddata as bad
+from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
+from generators.format import Format, Pools, dash_zero, duration_classes, seconds, statuses, text
+from generators.world import CLASSES, World
+
+DISTRIBUTION = "d3kx7q2mz9f0ab.cloudfront.net"
+EDGES = ("IAD89-C1", "IAD12-P3", "JFK50-P2", "ORD58-P4", "DFW56-P1", "SFO53-P7", "SEA19-C2", "LAX3-C4", "YUL62-C1",
+         "GRU3-P1", "LHR61-P5", "LHR50-C1", "FRA56-P5", "FRA6-C1", "CDG52-P1", "AMS1-C1", "MAD53-C2", "ARN54-C1",
+         "WAW50-C1", "HEL50-C2", "NRT57-P2", "ICN54-C2", "SIN52-C2", "BOM78-P1", "SYD62-P1", "JNB50-C1")
+TLS = (("TLSv1.3", "TLS_AES_128_GCM_SHA256", 0.55), ("TLSv1.3", "TLS_AES_256_GCM_SHA384", 0.15),
+       ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256", 0.08), ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", 0.20),
+       ("TLSv1.2", "ECDHE-RSA-CHACHA20-POLY1305", 0.02))
+CONTENT_TYPES = {"js": "application/javascript", "css": "text/css", "woff2": "font/woff2", "svg": "image/svg+xml",
+                 "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "php": "text/html", "ico": "image/x-icon"}
+# Characters a user agent keeps unencoded in the log (CloudFront encodes spaces and the like).
+UA_SAFE = "/;:(),.+=~!*'&?@_-"
+
+PROTOCOL_VERSION_TYPOS = PROTOCOL_TYPOS + (b"HTTP/4.0",)
+
+
+def content_type(path: str, cls: str) -> str:
+    if cls.startswith("api"):
+        return "application/json"
+    ext = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    return CONTENT_TYPES.get(ext, "text/html")
+
+
+def result_types(world: World, rng: np.random.Generator) -> tuple[list[bytes], list[bytes]]:
+    """x-edge-result-type and x-edge-detailed-result-type per duration entry."""
+    kinds, details = [], []
+    for cls, u in zip(duration_classes(world), rng.random(len(world.durations)).tolist()):
+        error = sum(p for status, p in CLASSES[cls].statuses if status >= 400)
+        hit = 0.88 if CLASSES[cls].name == "asset" else 0.04
+        if u < error:
+            kind = b"Error"
+        else:
+            v = (u - error) / (1 - error)
+            kind = b"Hit" if v < hit else (b"RefreshHit" if v < hit + 0.03 else b"Miss")
+        kinds.append(kind)
+        details.append(b"OriginShieldHit" if kind == b"Miss" and u > 0.985 else kind)
+    return kinds, details
+
+
+class CloudFront(Format):
+    name = "cloudfront"
+    summary = "Amazon CloudFront standard access log (33 W3C fields, tab-separated)"
+    template = "\t".join((
+        "{date}", "{time}", "{edge}", "{sc_bytes}", "{ip}", "{method}", DISTRIBUTION, "{stem}", "{status}", "{referer}",
+        "{agent}", "{query}", "-", "{result}", "{request_id}", "{host}", "https", "{cs_bytes}", "{time_taken}", "-",
+        "{ssl_protocol}", "{ssl_cipher}", "{response_result}", "{protocol}", "-", "-", "{port}", "{ttfb}",
+        "{detailed_result}", "{content_type}", "{content_len}", "-", "-"))
+    corruptions = {
+        "bad_ip": bad.replace("ip", IP_TYPOS),
+        "bad_method": bad.replace("method", METHOD_TYPOS),
+        "bad_protocol": bad.replace("protocol", PROTOCOL_VERSION_TYPOS),
+        "bad_status": bad.replace("status", STATUS_TYPOS),
+        "junk": bad.junk("ip", "status", "sc_bytes", "time", "date"),
+        "truncated": bad.truncated,
+        "invalid_utf8": bad.invalid_utf8,
+        "missing_field": bad.missing("edge", "sc_bytes", "status", "request_id", "port", "content_len"),
+        "time_backwards": bad.backwards,
+        "oversized": bad.oversized("query", start=b"", empty=b"-"),
+    }
+
+    def pools(self, world: World) -> Pools:
+        rng = np.random.default_rng(0xC10F)
+        n_sizes = len(world.sizes)
+        n_durations = len(world.durations)
+        classes = [CLASSES[c].name for c in world.request_class.tolist()]
+        kinds, details = result_types(world, rng)
+        tls = rng.choice(len(TLS), n_durations, p=[w for _, _, w in TLS]).tolist()
+        durations = np.array(world.durations)
+        ids = rng.integers(0, 256, (n_durations, 40), dtype=np.uint8)
+        return {
+            "edge": ("client", text(EDGES[i] for i in rng.integers(0, len(EDGES), len(world.client_ips)).tolist())),
+            "ip": ("client", text(world.client_ips)),
+            "agent": ("client", text(quote(a, safe=UA_SAFE) for a in world.client_agents)),
+            # Bytes served include the response headers.
+            "sc_bytes": ("response", text((np.array(world.sizes) + rng.integers(240, 620, n_sizes)).tolist())),
+            "status": ("response", statuses(world)),
+            "content_len": ("response", dash_zero(world.sizes)),
+            "method": ("request", text(world.request_methods)),
+            "stem": ("request", text(world.request_paths)),
+            "query": ("request", text(q[1:] or "-" for q in world.request_queries)),
+            "content_type": ("request", text(content_type(p, c) for p, c in zip(world.request_paths, classes))),
+            "referer": ("referer", text(world.referers)),
+            "request_id": ("duration", [base64.urlsafe_b64encode(row.tobytes()) for row in ids]),
+            "host": ("duration", text([world.site] * n_durations)),
+            "cs_bytes": ("duration", text(rng.integers(180, 1400, n_durations).tolist())),
+            "result": ("duration", kinds),
+            "response_result": ("duration", kinds),
+            "detailed_result": ("duration", details),
+            "time_taken": ("duration", seconds((durations + rng.uniform(0.0005, 0.004, n_durations)).tolist())),
+            "ttfb": ("duration", seconds((durations * rng.uniform(0.3, 0.95, n_durations)).tolist())),
+            "ssl_protocol": ("duration", [TLS[i][0].encode() for i in tls]),
+            "ssl_cipher": ("duration", [TLS[i][1].encode() for i in tls]),
+            "protocol": ("duration", text(rng.choice(["HTTP/2.0", "HTTP/1.1", "HTTP/3.0"], n_durations, p=[0.62, 0.3, 0.08]).tolist())),
+            "port": ("duration", text(rng.integers(1024, 65536, n_durations).tolist())),
+        }
+
+    def stamp(self, moment: datetime) -> dict[str, bytes]:
+        utc = moment.astimezone(timezone.utc)
+        return {"date": utc.strftime("%Y-%m-%d").encode(), "time": utc.strftime("%H:%M:%S").encode()}
