@@ -68,10 +68,19 @@ def parse_start(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
+def validate(spec: LineSpec) -> None:
+    """Raise ValueError, naming the culprit, for a spec the factory would refuse
+    (cheap: builds no pools)."""
+    if not 0 <= spec.baddata <= 100:
+        raise ValueError(f"bad-data share {spec.baddata:g} is outside 0..100")
+    select(format_class(spec.format).corruptions, spec.kinds)
+    parse_timezone(spec.timezone)
+    parse_start(spec.start)
+
+
 class LineFactory:
     def __init__(self, spec: LineSpec) -> None:
-        if not 0 <= spec.baddata <= 100:
-            raise ValueError(f"bad-data share {spec.baddata:g} is outside 0..100")
+        validate(spec)
         self.spec = spec
         self.format = format_class(spec.format)()
         self.kinds = select(self.format.corruptions, spec.kinds)

@@ -80,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
 def check_spec(spec) -> None:
     """Turn a spec the generators refuse into one line for the user."""
-    from generators.factory import LineFactory
+    from generators.factory import validate
 
     try:
-        LineFactory(spec)
+        validate(spec)
     except ValueError as error:
         raise UserError(str(error)) from None
 
