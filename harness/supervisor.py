@@ -227,7 +227,9 @@ def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, 
         producers_left -= finished
         if not producers_left or (events["abort"].is_set() and not any(p.is_alive() for p, _ in children.values() if p.name != "metrics")):
             break
-        wait([conn for _, conn in children.values() if not conn.closed] + [p.sentinel for p, _ in children.values()], timeout=WAIT_SLICE)
+        # Only children that have not reported yet: an exited child's sentinel stays ready for ever.
+        pending = [(process, conn) for process, conn in children.values() if not conn.closed]
+        wait([conn for _, conn in pending] + [process.sentinel for process, _ in pending], timeout=WAIT_SLICE)
     if reader is not None:
         events["stop"].set()
         reader.join(JOIN_SECONDS)
