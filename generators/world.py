@@ -172,9 +172,7 @@ def _agents(rng: np.random.Generator) -> tuple[list[str], list[str]]:
 
 
 def _clients(rng, count, agents, bots, bot_share):
-    octets = rng.integers(1, 255, size=(count, 4))
-    octets[:, 0] = rng.choice([23, 31, 37, 45, 52, 66, 73, 81, 89, 98, 104, 109, 151, 176, 185, 188, 203, 212], size=count)
-    ips = [f"{a}.{b}.{c}.{d}" for a, b, c, d in octets.tolist()]
+    ips = _distinct_ips(rng, count)
     is_bot = rng.random(count) < bot_share
     agent_pick = rng.integers(0, len(agents), count)
     bot_pick = rng.integers(0, len(bots), count)
@@ -182,6 +180,18 @@ def _clients(rng, count, agents, bots, bot_share):
     logged_in = rng.random(count) < 0.05
     users = [USER_NAMES[i % len(USER_NAMES)] + str(i % 97) if li else "-" for i, li in enumerate(logged_in.tolist())]
     return ips, users, client_agents, is_bot
+
+
+def _distinct_ips(rng, count: int) -> list[str]:
+    """`count` different public-looking IPv4 addresses (one per client: a
+    shared address would merge two clients' sessions)."""
+    first = np.array([23, 31, 37, 45, 52, 66, 73, 81, 89, 98, 104, 109, 151, 176, 185, 188, 203, 212], np.int64)
+    spare = count + count // 4 + 16
+    packed = first[rng.integers(0, len(first), spare)] << 24 | rng.integers(1, 255, spare) << 16 \
+        | rng.integers(1, 255, spare) << 8 | rng.integers(1, 255, spare)
+    _, keep = np.unique(packed, return_index=True)
+    packed = packed[np.sort(keep)][:count]
+    return [f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}" for a in packed.tolist()]
 
 
 def _slug(rng, words=2) -> str:
