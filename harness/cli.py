@@ -36,6 +36,9 @@ def _module(command: str):
 
 
 def _run(prog: str, command: str, argv: Sequence[str]) -> int:
+    from harness.child import keep_freed_memory
+
+    keep_freed_memory()
     module = _module(command)
     parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0])
     parser.add_argument("--version", action="version", version=f"logstorm {__version__}")
