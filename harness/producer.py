@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from harness.controls import WAIT_SLICE, Controls
+from harness.controls import WAIT_SLICE, Controls, Timing
 from harness.ring import Ring, RingBatch, RingHandle
 from harness.runspec import SinkTarget
 from harness.stats import StatsBoard
@@ -27,6 +27,8 @@ from sinks.base import Ack, cut
 LATE_SECONDS = 0.05
 CHUNK_SECONDS = 0.01
 SEND_EVERY = 0.01
+# A sink that has only failed, delivering nothing, for this long is down.
+DOWN_SECONDS = 5.0
 CLOSE_SECONDS = 60.0
 
 
@@ -69,34 +71,96 @@ class Inbox:
             ring.close()
 
 
+class Producer:
+    """One producer process's state: its sink, its stat slot, what failed."""
+
+    def __init__(self, target: SinkTarget, sink: Any, slot: Any, controls: Controls, timing: Timing | None) -> None:
+        self.target, self.sink, self.slot, self.controls, self.timing = target, sink, slot, controls, timing
+        self.publish = slot.histogram("publish")
+        self.failures: Counter[str] = Counter()
+        self.last_send = 0.0
+        self.last_delivered = time.time()
+        self.last_failed = 0.0
+        self.down = ""  # why the sink is considered down, once it is
+
+    def settle(self, acks: list[Ack]) -> None:
+        now = time.time()
+        for ack in acks:
+            if ack.delivered:
+                self.slot.add("delivered", ack.delivered)
+                self.publish.record(max(1, int((now - ack.intended) * 1e6)), ack.delivered)
+                self.last_delivered = now
+            if ack.failed:
+                self.slot.add("failed", ack.failed)
+                self.failures[ack.reason or "unknown"] += ack.failed
+                self.last_failed = now
+        if not self.down and self.last_failed > self.last_delivered + DOWN_SECONDS:
+            # Everything failing and nothing delivered for a while: stop the run
+            # rather than spend the rest of it timing out line after line.
+            self.down = f"{self.target.name}: nothing delivered for {now - self.last_delivered:.0f} s, only failures; run stopped"
+            self.controls.stop.set()
+
+    def idle(self, until: float) -> None:
+        """Wait for acks (a sink like Kafka blocks in poll), then sleep the rest."""
+        self.settle(self.sink.poll(max(0.0, min(until - time.time(), WAIT_SLICE))))
+        rest = min(until - time.time(), WAIT_SLICE)
+        if rest > 0:
+            time.sleep(rest)  # one system call; the stop flag is read at the next turn
+
+    def deliver(self, batch: RingBatch) -> None:
+        """Send a ring batch, paced if the run is; a down sink gets nothing:
+        its lines count as failed, unsent."""
+        if self.down:
+            self.slot.add("failed", batch.lines)
+            self.failures[f"not sent: {self.target.name} was down"] += batch.lines
+            return
+        offset, line = 0, batch.seq
+        end_line = batch.seq + batch.lines
+        while line < end_line and not self.controls.abort.is_set():
+            chunk = self.chunk(batch, line, end_line)
+            if chunk is None:
+                continue
+            take, intended = chunk
+            stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
+            self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
+            self.last_send = time.time()
+            self.slot.add("sent", take)
+            if self.timing is not None and self.last_send - intended > LATE_SECONDS:
+                self.slot.add("late", take)
+            offset, line = stop, line + take
+            self.settle(self.sink.poll(0))
+
+    def chunk(self, batch: RingBatch, line: int, end_line: int) -> tuple[int, float] | None:
+        """(lines to send now, their intended time), or None after waiting
+        for the next line to fall due."""
+        timing = self.timing
+        if timing is None:
+            return end_line - line, batch.created
+        if self.controls.stop.is_set():  # draining after Ctrl-C: no more pacing
+            return end_line - line, timing.intended(line)
+        now = time.time()
+        due = timing.schedule.lines_due(now - timing.start)  # lines 0 .. ceil(due)-1 are due
+        if due <= line:
+            self.slot.set("lag_us", 0)
+            when = timing.schedule.time_of_line(line)
+            # At most one send per SEND_EVERY: at low rates, waking for every line
+            # would cost more than the line. The wait shows in the lines' latency.
+            self.idle(now + WAIT_SLICE if when is None else max(timing.start + when, self.last_send + SEND_EVERY))
+            return None
+        intended = timing.intended(line)
+        # One send holds the lines due within CHUNK_SECONDS of its first, so that
+        # timing a send by its first line overstates no line's latency by more.
+        window = math.ceil(timing.schedule.lines_due(intended - timing.start + CHUNK_SECONDS))
+        self.slot.set("lag_us", int(max(0.0, now - intended) * 1e6))
+        return max(1, min(end_line, math.ceil(due), window) - line), intended
+
+
 def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHandle], doorbell: Any, controls: Controls) -> dict:
     sink = importlib.import_module(target.module).create(target.options, rank, count)
     sink.open()
     inbox = Inbox(rings, doorbell)
     board = StatsBoard.attach(controls.board)
-    slot = board.slot(controls.slot)
-    publish = slot.histogram("publish")
-    failures: Counter[str] = Counter()
-    timing = controls.begin()
-
-    def settle(acks: list[Ack]) -> None:
-        now = time.time()
-        for ack in acks:
-            if ack.delivered:
-                slot.add("delivered", ack.delivered)
-                publish.record(max(1, int((now - ack.intended) * 1e6)), ack.delivered)
-            if ack.failed:
-                slot.add("failed", ack.failed)
-                failures[ack.reason or "unknown"] += ack.failed
-
-    def idle(until: float) -> None:
-        """Wait for acks (a sink like Kafka blocks in poll), then sleep the rest."""
-        settle(sink.poll(max(0.0, min(until - time.time(), WAIT_SLICE))))
-        rest = min(until - time.time(), WAIT_SLICE)
-        if rest > 0:
-            time.sleep(rest)  # one system call; the stop flag is read at the next turn
-
-    last_send = 0.0
+    producer = Producer(target, sink, board.slot(controls.slot), controls, controls.begin())
     try:
         while not controls.abort.is_set():
             try:
@@ -104,43 +168,15 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
             except Exhausted:
                 break
             if batch is None:
-                settle(sink.poll(0))
-                continue
-            offset, line = 0, batch.seq
-            end_line = batch.seq + batch.lines
-            while line < end_line and not controls.abort.is_set():
-                if timing is None:
-                    take, intended = end_line - line, batch.created
-                elif controls.stop.is_set():  # draining after Ctrl-C: no more pacing
-                    take, intended = end_line - line, timing.intended(line)
-                else:
-                    now = time.time()
-                    due = timing.schedule.lines_due(now - timing.start)  # lines 0 .. ceil(due)-1 are due
-                    if due <= line:
-                        slot.set("lag_us", 0)
-                        when = timing.schedule.time_of_line(line)
-                        # At most one send per SEND_EVERY: at low rates, waking for every line
-                        # would cost more than the line. The wait shows in the lines' latency.
-                        idle(now + WAIT_SLICE if when is None else max(timing.start + when, last_send + SEND_EVERY))
-                        continue
-                    intended = timing.intended(line)
-                    # One send holds the lines due within CHUNK_SECONDS of its first, so that
-                    # timing a send by its first line overstates no line's latency by more.
-                    window = math.ceil(timing.schedule.lines_due(intended - timing.start + CHUNK_SECONDS))
-                    take = max(1, min(end_line, math.ceil(due), window) - line)
-                    slot.set("lag_us", int(max(0.0, now - intended) * 1e6))
-                stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
-                sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
-                last_send = time.time()
-                slot.add("sent", take)
-                if time.time() - intended > LATE_SECONDS and timing is not None:
-                    slot.add("late", take)
-                offset, line = stop, line + take
-                settle(sink.poll(0))
+                producer.settle(sink.poll(0))
+            else:
+                producer.deliver(batch)
     finally:
         inbox.close()
-        settle(sink.close(1.0 if controls.abort.is_set() else CLOSE_SECONDS))
-        del slot, publish, settle, idle  # the board's mapping closes only once no view of it is left
+        short = controls.abort.is_set() or producer.down
+        producer.settle(sink.close(1.0 if short else CLOSE_SECONDS))
+        failures, down = dict(producer.failures), producer.down
+        del producer  # the board's mapping closes only once no view of it is left
         board.close()
     fingerprint = getattr(sink, "fingerprint", None)
-    return {"failures": dict(failures), "fingerprint": fingerprint() if fingerprint else None}
+    return {"failures": failures, "fingerprint": fingerprint() if fingerprint else None, "down": down}

@@ -47,7 +47,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # "generator-1: killed by signal 9"
     failures: dict[str, int] = field(default_factory=dict)  # failed lines by reason
     fingerprints: dict[int, list[Any]] = field(default_factory=dict)  # per sink, per producer: for sinks that verify
-    notes: list[str] = field(default_factory=list)  # what sinks' after-run checks found, when all was well
+    notes: list[str] = field(default_factory=list)  # what sinks' after-run checks found; a sink found down
     series: list[dict] = field(default_factory=list)  # the metrics' per-second records
     interrupted: bool = False
     seconds: float = 0.0  # from the common start to the end of delivery
@@ -259,6 +259,8 @@ def _collect(children, outcome: Outcome, sink_of: dict) -> None:
                     for reason, count in payload["failures"].items():
                         outcome.failures[reason] = outcome.failures.get(reason, 0) + count
                     outcome.fingerprints.setdefault(sink_of[name], []).append(payload["fingerprint"])
+                    if payload["down"] and payload["down"] not in outcome.notes:
+                        outcome.notes.append(payload["down"])  # its lines are counted failed: the status is 1
                 elif name == "metrics":
                     outcome.series = payload
                 conn.close()

@@ -56,6 +56,45 @@ class Acks:
         return taken
 
 
+class Synchronous:
+    """Base of the sinks that deliver inside send(): their acks are ready as
+    soon as it returns, so poll() never waits. A subclass implements send()
+    and, when it holds something to flush (an open file), finish()."""
+
+    def __init__(self) -> None:
+        self.acks = Acks()
+
+    def open(self) -> None:
+        pass
+
+    def poll(self, timeout: float = 0.0) -> list[Ack]:
+        return self.acks.take()
+
+    def close(self, timeout: float) -> list[Ack]:
+        self.finish()
+        return self.acks.take()
+
+    def finish(self) -> None:
+        """Deliver what is still held; its acks go to self.acks."""
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a sink that has none."""
+
+
+def no_arguments(parser) -> None:
+    """add_arguments of a sink without flags."""
+
+
+def no_options(args) -> NoOptions:
+    return NoOptions()
+
+
+def nothing_to_check(options) -> None:
+    """check() of a sink whose target is always there."""
+
+
 class Sink(Protocol):
     def open(self) -> None:
         """Connect; raise UserError if the target cannot be used."""

@@ -16,7 +16,7 @@ from typing import BinaryIO, Callable
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Ack, Acks, cut, new_run_id
+from sinks.base import Synchronous, cut, new_run_id
 
 NAME = "filesystem"
 HELP = "write lines to files in a directory (alias: file)"
@@ -66,17 +66,14 @@ def check(options: Options) -> None:
         raise UserError(f"directory {options.path} is not writable")
 
 
-class FileSink:
+class FileSink(Synchronous):
     def __init__(self, options: Options, producer: int) -> None:
+        super().__init__()
         self.options = options
         self.producer = producer
-        self.acks = Acks()
         self.file: BinaryIO | None = None
         self.sequence = 0
         self.in_file = 0
-
-    def open(self) -> None:
-        pass
 
     def _next_file(self) -> BinaryIO:
         suffix, opener = COMPRESSORS[self.options.compression]
@@ -105,14 +102,10 @@ class FileSink:
             return
         self.acks.add(intended, lines)
 
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
+    def finish(self) -> None:
         if self.file is not None:
             self.file.close()
             self.file = None
-        return self.acks.take()
 
 
 def create(options: Options, producer: int, producers: int) -> FileSink:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 from harness.errors import UserError
 from harness.options import number
 from sinks import aws
-from sinks.base import Ack, Acks
+from sinks.base import Synchronous
 
 NAME = "kinesis"
 HELP = "put lines as records on a Kinesis data stream (PutRecords)"
@@ -124,7 +124,7 @@ def backoff(attempt: int, rng: random.Random) -> float:
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-class KinesisSink:
+class KinesisSink(Synchronous):
     """Synchronous: `send` returns when every line of the chunk is settled.
     `client` may be set before `open` (tests wrap the real one)."""
 
@@ -133,7 +133,7 @@ class KinesisSink:
         self.client: Any = None
         self.rng = random.Random()  # seeded from the OS: keys must differ between producers
         self.key = partition_key(options.key_field, self.rng)
-        self.acks = Acks()
+        super().__init__()
 
     def open(self) -> None:
         if self.client is None:
@@ -157,13 +157,6 @@ class KinesisSink:
             self.acks.add(intended, lines - sum(failed.values()))
         for reason, count in failed.items():
             self.acks.add(intended, 0, count, reason)
-
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        # Delivery happens inside send, so there is never anything to wait for.
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
-        return self.acks.take()
 
     def _put(self, records: list[dict[str, Any]]) -> Counter[str]:
         """Put `records`, retrying the rejected ones; the failures by error code."""

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass
-
-from sinks.base import Ack, Acks
+from sinks.base import NoOptions as Options
+from sinks.base import Synchronous
+from sinks.base import no_arguments as add_arguments
+from sinks.base import no_options as options
+from sinks.base import nothing_to_check as check
 
 NAME = "null"
 HELP = "discard lines (measures the harness itself)"
+__all__ = ["NAME", "HELP", "Options", "add_arguments", "options", "check", "create"]
 
 
-@dataclass(frozen=True)
-class Options:
-    pass
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def options(args: argparse.Namespace) -> Options:
-    return Options()
-
-
-def check(options: Options) -> None:
-    pass
-
-
-class NullSink:
-    def __init__(self) -> None:
-        self.acks = Acks()
-
-    def open(self) -> None:
-        pass
-
+class NullSink(Synchronous):
     def send(self, data: bytes, lines: int, intended: float) -> None:
         self.acks.add(intended, lines)
-
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
-        return self.acks.take()
 
 
 def create(options: Options, producer: int, producers: int) -> NullSink:

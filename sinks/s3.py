@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 
 from harness.options import number
 from sinks import aws
-from sinks.base import Ack, Acks, cut, new_run_id
+from sinks.base import Synchronous, cut, new_run_id
 
 NAME = "s3"
 HELP = "write objects of N lines each to an S3 bucket (or an S3-compatible store)"
@@ -80,14 +80,14 @@ def create(options: Options, producer: int, producers: int) -> S3Sink:
     return S3Sink(options, producer)
 
 
-class S3Sink:
+class S3Sink(Synchronous):
     def __init__(self, options: Options, producer: int) -> None:
         self.options = options
         self.producer = producer
         self.client: Any = None
         self.seq = 0
         self.current: _Object | None = None
-        self.acks = Acks()
+        super().__init__()
 
     def open(self) -> None:
         self.client = aws.client("s3", self.options.target)
@@ -106,16 +106,11 @@ class S3Sink:
             if self.current.lines == self.options.linecount:
                 self._finish()
 
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        # Uploads happen inside send, so there is never anything to wait for.
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
-        # The last upload is bounded by the client's own timeouts, not by `timeout`:
+    def finish(self) -> None:
+        # The last upload is bounded by the client's own timeouts, not by close()'s:
         # an object cut short would be a wrong object, not a smaller one.
         if self.current is not None:
             self._finish()
-        return self.acks.take()
 
     def _finish(self) -> None:
         done, self.current = self.current, None

@@ -5,41 +5,24 @@ past PIPE_BUF, which would tear lines."""
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import dataclass
 
-from sinks.base import Ack, Acks
+from sinks.base import NoOptions as Options
+from sinks.base import Synchronous
+from sinks.base import no_arguments as add_arguments
+from sinks.base import no_options as options
+from sinks.base import nothing_to_check as check
 
 NAME = "stdout"
 HELP = "write lines to standard output"
 MAX_PRODUCERS = 1
+__all__ = ["NAME", "HELP", "MAX_PRODUCERS", "Options", "add_arguments", "options", "check", "create"]
 
 
-@dataclass(frozen=True)
-class Options:
-    pass
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def options(args: argparse.Namespace) -> Options:
-    return Options()
-
-
-def check(options: Options) -> None:
-    pass
-
-
-class StdoutSink:
+class StdoutSink(Synchronous):
     def __init__(self) -> None:
-        self.acks = Acks()
+        super().__init__()
         self.closed = False
-
-    def open(self) -> None:
-        pass
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
         if self.closed:
@@ -55,12 +38,6 @@ class StdoutSink:
             self.acks.add(intended, 0, lines, "stdout closed")
             return
         self.acks.add(intended, lines)
-
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
-        return self.acks.take()
 
 
 def create(options: Options, producer: int, producers: int) -> StdoutSink:

@@ -8,7 +8,7 @@ import argparse
 import time
 from dataclasses import dataclass
 
-from sinks.base import Ack, Acks
+from sinks.base import Synchronous
 
 NAME = "stall"
 HELP = "null sink that stalls once (tests only)"
@@ -33,26 +33,17 @@ def check(options: Options) -> None:
     pass
 
 
-class StallSink:
+class StallSink(Synchronous):
     def __init__(self, options: Options) -> None:
+        super().__init__()
         self.options = options
         self.stalled = False
-        self.acks = Acks()
-
-    def open(self) -> None:
-        pass
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
         if not self.stalled and time.time() >= self.options.stall_after:
             self.stalled = True
             time.sleep(self.options.stall_seconds)
         self.acks.add(intended, lines)
-
-    def poll(self, timeout: float = 0.0) -> list[Ack]:
-        return self.acks.take()
-
-    def close(self, timeout: float) -> list[Ack]:
-        return self.acks.take()
 
 
 def create(options: Options, producer: int, producers: int) -> StallSink:

@@ -1,0 +1,70 @@
+"""Kafka through the whole harness, as users run it: the README's smoke
+profile on a fresh embedded broker, an unreachable broker, and a broker that
+dies in the middle of a run."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jsonschema
+from hdrh.histogram import HdrHistogram
+
+from harness.broker import EmbeddedBroker
+from tests.fixtures.common import ROOT, run_cli
+from tests.test_run import delivered, generated
+
+SCHEMA = json.loads((ROOT / "results" / "schema.json").read_text())
+
+
+def test_smoke_profile_runs_end_to_end_and_writes_a_valid_result(tmp_path):
+    done = run_cli("run", "smoke", "--results", str(tmp_path), "-q", timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert b"verified: all 20,000 delivered lines" in done.stderr
+    [path] = list((tmp_path / "smoke").glob("*.json"))
+    result = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(result)
+    sink = result["sinks"][0]
+    assert result["totals"]["generated"] == sink["delivered"] + sink["failed"] == 20_000
+    publish = sink["latency"]["publish"]
+    decoded = HdrHistogram.decode(publish["hdr"])
+    assert decoded.get_total_count() == publish["count"] == 20_000
+    same = decoded.get_lowest_equivalent_value
+    assert same(decoded.get_value_at_percentile(99)) == same(publish["p99"])
+
+
+def test_unreachable_broker_is_one_line_and_exit_2(tmp_path):
+    log = tmp_path / "in.log"
+    log.write_bytes(b"a line\n")
+    started = time.monotonic()
+    done = run_cli("stream", "kafka", "--broker", "127.0.0.1:1", "--topic", "t", str(log), timeout=60)
+    assert time.monotonic() - started < 15
+    assert done.returncode == 2
+    assert done.stderr.count(b"\n") == 1 and b"127.0.0.1:1" in done.stderr, done.stderr
+
+
+def test_a_broker_killed_mid_run_ends_the_run_with_everything_accounted_for():
+    broker = EmbeddedBroker().start()
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "run", "--sink", "kafka", "--broker", broker.bootstrap,
+                                "--topic", "killed", "--lines", "5000000", "--rate", "200000", "--delivery-timeout", "5",
+                                "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        threading.Timer(4.0, broker.process.send_signal, (signal.SIGKILL,)).start()
+        killed = time.monotonic() + 4.0
+        _, stderr = run.communicate(timeout=120)
+        assert time.monotonic() - killed < 60
+    finally:
+        broker.stop()
+    assert run.returncode == 1, stderr
+    made = generated(stderr)
+    ok, failed = delivered(stderr, "kafka")
+    assert failed > 0 and ok + failed == made, stderr
+    assert re.search(rb"failed: [\d,]+ lines: \w+", stderr)
+    assert b"UNACCOUNTED" not in stderr and b"Traceback" not in stderr
