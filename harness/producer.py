@@ -29,6 +29,9 @@ CHUNK_SECONDS = 0.01
 SEND_EVERY = 0.01
 # A sink that has only failed, delivering nothing, for this long is down.
 DOWN_SECONDS = 5.0
+# Latency of a paced send is recorded in this many parts along its lines' intended times.
+SPREAD_PARTS = 4
+SPREADS_KEPT = 4096
 CLOSE_SECONDS = 60.0
 
 
@@ -82,13 +85,17 @@ class Producer:
         self.last_delivered = time.time()
         self.last_failed = 0.0
         self.down = ""  # why the sink is considered down, once it is
+        # Paced sends hold lines due over a few milliseconds: their spread,
+        # by the send's intended time, so that each line's latency counts
+        # from about its own intended time, not only the first line's.
+        self.spreads: dict[float, float] = {}
 
     def settle(self, acks: list[Ack]) -> None:
         now = time.time()
         for ack in acks:
             if ack.delivered:
                 self.slot.add("delivered", ack.delivered)
-                self.publish.record(max(1, int((now - ack.intended) * 1e6)), ack.delivered)
+                self.record_latency(now, ack)
                 self.last_delivered = now
             if ack.failed:
                 self.slot.add("failed", ack.failed)
@@ -99,6 +106,14 @@ class Producer:
             # rather than spend the rest of it timing out line after line.
             self.down = f"{self.target.name}: nothing delivered for {now - self.last_delivered:.0f} s, only failures; run stopped"
             self.controls.stop.set()
+
+    def record_latency(self, now: float, ack: Ack) -> None:
+        spread = self.spreads.get(ack.intended, 0.0)
+        parts = SPREAD_PARTS if spread > 0 and ack.delivered >= SPREAD_PARTS else 1
+        for part in range(parts):
+            lines = ack.delivered // parts + (part < ack.delivered % parts)
+            intended = ack.intended + spread * part / max(1, parts - 1)
+            self.publish.record(max(1, int((now - intended) * 1e6)), lines)
 
     def idle(self, until: float) -> None:
         """Wait for acks (a sink like Kafka blocks in poll), then sleep the rest."""
@@ -122,6 +137,10 @@ class Producer:
                 continue
             take, intended = chunk
             stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
+            if self.timing is not None and take > 1:
+                if len(self.spreads) >= SPREADS_KEPT:
+                    del self.spreads[next(iter(self.spreads))]
+                self.spreads[intended] = self.timing.intended(line + take - 1) - intended
             self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
             self.last_send = time.time()
             self.slot.add("sent", take)
