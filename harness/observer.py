@@ -17,9 +17,15 @@ from harness.stats import StatsBoard
 
 
 def observer_role(target: SinkTarget, controls: Controls, done: Any) -> dict:
-    module = importlib.import_module(target.module)
     board = StatsBoard.attach(controls.board)
-    slot = board.slot(controls.slot)
+    try:
+        _observe(importlib.import_module(target.module), target, board.slot(controls.slot), controls, done)
+    finally:
+        board.close()  # only once _observe has returned: no view of the board is left
+    return {}
+
+
+def _observe(module: Any, target: SinkTarget, slot: Any, controls: Controls, done: Any) -> None:
     e2e = slot.histogram("e2e")
     stop = threading.Event()
 
@@ -33,10 +39,5 @@ def observer_role(target: SinkTarget, controls: Controls, done: Any) -> dict:
         slot.add("observed", len(latencies_us))
 
     threading.Thread(target=relay, daemon=True).start()
-    try:
-        controls.begin()
-        module.observe(target.options, stop, record)
-    finally:
-        del slot, e2e, record  # the board's mapping closes only once no view of it is left
-        board.close()
-    return {}
+    controls.begin()
+    module.observe(target.options, stop, record)

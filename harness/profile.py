@@ -17,31 +17,27 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
-import importlib
 import math
 import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import harness
 from harness import schedule as shapes
 from harness.errors import UserError
-from harness.runspec import RunSpec, SinkTarget
+from harness.runspec import RunSpec
+from harness.profile_keys import FOREVER, Key, Where, key_name, normalized, read_table, toml_text
+from harness.profile_sinks import SinkSpec, read_sink
 from harness.schedule import Schedule
 
 PROFILES_DIR = Path(harness.__file__).resolve().parent.parent / "profiles"
-FOREVER = "forever"
 MiB = 1 << 20
 # Kafka's -e settings appear in resolved() as a table so that "sasl.password"
 # is a key too, and harness.results.redact masks it like any secret.
-# Defaults that come from the environment (SASL_USERNAME, SASL_PASSWORD), not from the profile.
-FROM_ENVIRONMENT = re.compile(r"sasl|username|password|secret|token", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- the data
@@ -106,20 +102,6 @@ class Load:
     clock_rate: float = 1000.0
     bot_share: float = 0.08
     ring_mib: float = 8.0
-
-
-@dataclass(frozen=True)
-class SinkSpec:
-    name: str  # the sink's registry name
-    module: str
-    producers: int
-    argv: tuple[str, ...] = field(repr=False)  # its command-line flags; may hold a password
-    settings: dict = field(repr=False, compare=False)  # for resolved(): given keys and the sink's defaults
-
-    def target(self) -> SinkTarget:
-        """A fresh SinkTarget (fresh run ids for sinks that have them)."""
-        return SinkTarget(self.name, self.module, _sink_options(importlib.import_module(self.module), self.argv),
-                          self.producers)
 
 
 @dataclass(frozen=True)
@@ -213,190 +195,6 @@ def _shown(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-# ---------------------------------------------------------------- where a key is
-
-class Where:
-    """File and line of any key path, for error messages. tomllib gives no
-    positions, so the text is scanned for headers and `key =` lines (good
-    enough for hand-written files). Values from the command line are
-    reported as the flag that gave them."""
-
-    HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
-    KEY = re.compile(r"""^\s*((?:[\w-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[\w-]+|"[^"]*"|'[^']*'))*)\s*=""")
-    PART = re.compile(r""""([^"]*)"|'([^']*)'|([\w-]+)""")
-
-    def __init__(self, shown: str, text: str, origins: Mapping[tuple, str]) -> None:
-        self.shown = shown
-        self.origins = origins
-        self.lines: dict[tuple, int] = {}
-        table: tuple = ()
-        arrays: dict[tuple, int] = {}
-        for number, line in enumerate(text.splitlines(), 1):
-            if header := self.HEADER.match(line):
-                table = self._parts(header.group(2))
-                if header.group(1) == "[[":
-                    self.lines.setdefault(table, number)
-                    arrays[table] = arrays.get(table, -1) + 1
-                    table = (*table, arrays[table])
-                self._found(table, number)
-            elif key := self.KEY.match(line):
-                self._found((*table, *self._parts(key.group(1))), number)
-
-    def _found(self, path: tuple, number: int) -> None:
-        """[load.schedule] and `load.rate = 5` define [load] too."""
-        for n in range(1, len(path) + 1):
-            self.lines.setdefault(path[:n], number)
-
-    def _parts(self, dotted: str) -> tuple[str, ...]:
-        return tuple(_key(a or b or c) for a, b, c in self.PART.findall(dotted))
-
-    def from_command_line(self, path: tuple) -> str | None:
-        return next((self.origins[path[:n]] for n in range(len(path), 0, -1) if path[:n] in self.origins), None)
-
-    def at(self, path: tuple) -> str:
-        given = self.from_command_line(path)
-        if given is None and path not in self.lines:  # a table the command line made
-            given = next((label for p, label in self.origins.items() if p[:len(path)] == path), None)
-        if given:
-            return given
-        line = next((self.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in self.lines), None)
-        return self.shown if line is None else f"{self.shown}:{line}"
-
-    def error(self, path: tuple, message: str) -> UserError:
-        return UserError(f"{self.at(path)}: {message}")
-
-
-def _key(name: str) -> str:
-    """Dashes and underscores are the same in keys (delivery-timeout = delivery_timeout)."""
-    return name.replace("-", "_")
-
-
-# ---------------------------------------------------------------- typed keys
-
-@dataclass(frozen=True)
-class Key:
-    kind: str  # a key of KINDS
-    default: Any = None
-    low: float | None = None
-    high: float | None = None
-    above: bool = False  # low itself is not allowed
-    required: bool = False
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-_WRONG = object()
-NOUNS = {
-    "str": "a string",
-    "time": "an ISO 8601 time",
-    "bool": "true or false",
-    "int": "an integer",
-    "number": "a number",
-    "strings": "a list of strings",
-    "numbers": "a non-empty list of numbers",
-    "table": "a table",
-    "tables": "an array of tables ([[...]])",
-    "repeat": f'an integer or "{FOREVER}"',
-}
-
-
-def _convert(kind: str, v: Any) -> Any:
-    """A TOML value as the key's kind wants it, or _WRONG."""
-    is_int = isinstance(v, int) and not isinstance(v, bool)
-    match kind:
-        case "str" if isinstance(v, str):
-            return v
-        case "time" if isinstance(v, (str, datetime, date, time)):
-            return v if isinstance(v, str) else v.isoformat()  # TOML's own date-times are fine too
-        case "bool" if isinstance(v, bool):
-            return v
-        case "int" if is_int:
-            return v
-        case "number" if _is_number(v):
-            return float(v)
-        case "strings" if isinstance(v, list) and all(isinstance(x, str) for x in v):
-            return tuple(v)
-        case "numbers" if isinstance(v, list) and v and all(map(_is_number, v)):
-            return tuple(map(float, v))
-        case "table" if isinstance(v, dict):
-            return v
-        case "tables" if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-            return v
-        case "repeat" if is_int or v == FOREVER:
-            return v
-    return _WRONG
-
-
-def _toml(value: Any) -> str:
-    """A value as TOML spells it, for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_toml, value)) + "]"
-    return str(value)
-
-
-def _range(key: Key) -> str:
-    if key.high is not None:
-        return f"between {key.low:g} and {key.high:g}"
-    return f"greater than {key.low:g}" if key.above else f"at least {key.low:g}"
-
-
-def _typed(where: Where, path: tuple, value: Any, key: Key, title: str, texts: Mapping[tuple, str]) -> Any:
-    if key.kind in ("str", "time") and not isinstance(value, str) and path in texts:
-        value = texts[path]  # --set topic=2026 meant the text, not the number
-    out = _convert(key.kind, value)
-    subject = f"{title} {path[-1]}" if len(path) > 1 else path[-1]
-    if out is _WRONG:
-        raise where.error(path, f"{subject} must be {NOUNS[key.kind]}, not {_toml(value)}")
-    if key.low is not None and isinstance(out, (int, float)):
-        low_ok = out > key.low if key.above else out >= key.low
-        if not low_ok or (key.high is not None and out > key.high):
-            raise where.error(path, f"{subject} must be {_range(key)}, not {_toml(value)}")
-    return out
-
-
-def _suggest(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (keys: {', '.join(known)})"
-
-
-def _normalized(where: Where, path: tuple, table: dict) -> dict:
-    out: dict = {}
-    for name, value in table.items():
-        key = _key(name)
-        if key in out:
-            raise where.error((*path, key), f"{key!r} is given twice (once with dashes, once with underscores)")
-        out[key] = value
-    return out
-
-
-def _table(where: Where, path: tuple, raw: Any, keys: Mapping[str, Key], title: str,
-           texts: Mapping[tuple, str]) -> dict[str, Any]:
-    """The keys of one table, typed and range-checked, defaults filled in."""
-    if not isinstance(raw, dict):
-        raise where.error(path, f"{title} must be a table, not {_toml(raw)}")
-    table = _normalized(where, path, raw)
-    for name in table:
-        if name not in keys:
-            raise where.error((*path, name), f"unknown key {name!r} in {title}{_suggest(name, list(keys))}")
-    out = {}
-    for name, key in keys.items():
-        if name in table:
-            out[name] = _typed(where, (*path, name), table[name], key, title, texts)
-        elif key.required:
-            raise where.error(path, f"missing key {name!r} in {title}")
-        else:
-            out[name] = key.default
-    return out
-
-
 # ---------------------------------------------------------------- the sections
 
 TOP = {"profile": Key("table", required=True), "load": Key("table", {}), "sinks": Key("tables", required=True)}
@@ -437,7 +235,6 @@ SHAPES: dict[str, dict[str, Key]] = {
     "sine": {"mean": _PARAM, "amplitude": _PARAM, "period": _PARAM, "seconds": _PARAM},
     "burst": {"base": _PARAM, "peak": _PARAM, "every": _PARAM, "length": _PARAM, "seconds": _PARAM},
 }
-SINK = {"name": Key("str", required=True), "producers": Key("int", 1, 1, 64)}
 
 
 def add_set_argument(parser: argparse.ArgumentParser) -> None:
@@ -478,10 +275,10 @@ def _toml_error(message: str) -> str:
 
 
 def _profile(path: Path, where: Where, data: dict, texts: Mapping[tuple, str]) -> Profile:
-    top = _table(where, (), data, TOP, "the profile", texts)
-    head = _table(where, ("profile",), top["profile"], PROFILE, "[profile]", texts)
+    top = read_table(where, (), data, TOP, "the profile", texts)
+    head = read_table(where, ("profile",), top["profile"], PROFILE, "[profile]", texts)
     load = _load(where, top["load"], path.parent, texts)
-    sinks = tuple(_sink(where, i, raw, texts) for i, raw in enumerate(top["sinks"]))
+    sinks = tuple(read_sink(where, i, raw, texts) for i, raw in enumerate(top["sinks"]))
     return Profile(name=path.stem, path=str(path), description=head["description"], repeat=head["repeat"],
                    results=head["results"], load=load, sinks=sinks)
 
@@ -491,7 +288,7 @@ def _load(where: Where, raw: Any, folder: Path, texts: Mapping[tuple, str]) -> L
     from generators.baddata import KINDS as BAD_KINDS
     from generators.factory import parse_start, parse_timezone
 
-    v = _table(where, ("load",), raw, LOAD, "[load]", texts)
+    v = read_table(where, ("load",), raw, LOAD, "[load]", texts)
     v["format"] = v["format"].lower()
     if v["format"] not in FORMATS:
         raise where.error(("load", "format"), f"[load] format {v['format']!r} is not a log format ({', '.join(FORMATS)})")
@@ -528,7 +325,7 @@ def _check_extent(where: Where, load: Load) -> None:
 
 def _schedule(where: Where, raw: dict, folder: Path, texts: Mapping[tuple, str]) -> ScheduleSpec:
     path = ("load", "schedule")
-    v = _table(where, path, raw, SCHEDULE, "[load.schedule]", texts)
+    v = read_table(where, path, raw, SCHEDULE, "[load.schedule]", texts)
     if (v["json"] is None) == (v["steps"] is None):
         raise where.error(path, "[load.schedule] needs either json or [[load.schedule.steps]], not both or neither")
     if isinstance(v["repeat"], int) and v["repeat"] < 1:
@@ -550,12 +347,12 @@ def _schedule(where: Where, raw: dict, folder: Path, texts: Mapping[tuple, str])
 
 def _step(where: Where, path: tuple, raw: dict, texts: Mapping[tuple, str]) -> StepSpec:
     title = f"[[load.schedule.steps]] #{path[-1] + 1}"
-    kind = _normalized(where, path, raw).get("kind")
+    kind = normalized(where, path, raw).get("kind")
     if not isinstance(kind, str) or kind not in SHAPES:
-        what = f"kind {_toml(kind)} is not one of" if kind is not None else "missing key 'kind': one of"
+        what = f"kind {toml_text(kind)} is not one of" if kind is not None else "missing key 'kind': one of"
         raise where.error((*path, "kind"), f"{title}: {what} {', '.join(SHAPES)}")
     title = f"{title} ({kind})"
-    params = _table(where, path, raw, {"kind": Key("str")} | SHAPES[kind], title, texts)
+    params = read_table(where, path, raw, {"kind": Key("str")} | SHAPES[kind], title, texts)
     del params["kind"]
     step = StepSpec(kind, tuple(params.items()))
     try:
@@ -565,173 +362,6 @@ def _step(where: Where, path: tuple, raw: dict, texts: Mapping[tuple, str]) -> S
         named = str(error).split(" ", 1)[0]
         raise where.error((*path, named) if named in params else path, f"{title}: {error}") from None
     return step
-
-
-# ---------------------------------------------------------------- sinks
-
-class _Refused(UserError):
-    """A sink refused a value; `flag` says which one when known."""
-
-    def __init__(self, message: str, flag: str | None = None) -> None:
-        super().__init__(message)
-        self.flag = flag
-
-
-class _FlagParser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise _Refused(message)
-
-
-def _sink_parser(module) -> tuple[argparse.ArgumentParser, dict[str, argparse.Action]]:
-    """The sink's own flags on a fresh parser, and its actions by profile key
-    (the long flag without dashes: --delivery-timeout is delivery_timeout)."""
-    parser = _FlagParser(prog=module.NAME, add_help=False, exit_on_error=False)
-    module.add_arguments(parser)
-    keys: dict[str, argparse.Action] = {}
-    for action in parser._actions:
-        for flag in action.option_strings:
-            if flag.startswith("--"):
-                keys.setdefault(_key(flag[2:]), action)
-    return parser, keys
-
-
-def _sink_options(module, argv: Sequence[str]) -> Any:
-    """Parse the flags and build the sink's Options exactly as the command line does."""
-    parser, _ = _sink_parser(module)
-    try:
-        args = parser.parse_args(list(argv))
-    except argparse.ArgumentError as error:
-        raise _Refused(error.message, error.argument_name) from None
-    try:
-        return module.options(args)
-    except _Refused:
-        raise
-    except UserError as error:
-        flag = re.search(r"(?<![\w-])(--?[A-Za-z][\w-]*)", str(error))
-        raise _Refused(str(error), flag.group(1) if flag else None) from None
-
-
-def _sink(where: Where, index: int, raw: dict, texts: Mapping[tuple, str]) -> SinkSpec:
-    from sinks import sink_module
-
-    path = ("sinks", index)
-    table = _normalized(where, path, raw)
-    common = _table(where, path, {k: v for k, v in table.items() if k in SINK}, SINK, f"[[sinks]] #{index + 1}", texts)
-    try:
-        module = sink_module(common["name"])
-    except KeyError as error:
-        raise where.error((*path, "name"), f"[[sinks]] #{index + 1}: {error.args[0]}") from None
-    title = f"[[sinks]] #{index + 1} ({module.NAME})"
-    most = getattr(module, "MAX_PRODUCERS", None)
-    if most is not None and common["producers"] > most:
-        raise where.error((*path, "producers"), f"{title} producers must be at most {most}, not {common['producers']}")
-    parser, actions = _sink_parser(module)
-    argv: list[str] = []
-    settings: dict[str, Any] = {}
-    for name, value in table.items():
-        if name in SINK:
-            continue
-        if name not in actions:
-            raise where.error((*path, name), f"unknown key {name!r} in {title}{_suggest(name, [*SINK, *actions])}")
-        flags, settings[name] = _flags(where, (*path, name), title, actions[name], value)
-        argv += flags
-    for name, action in actions.items():
-        if action.required and not any(actions.get(k) is action for k in table):
-            raise where.error(path, f"missing key {name!r} in {title}")
-    try:
-        _sink_options(module, argv)
-    except _Refused as error:
-        raise _refusal(where, path, title, actions, error) from None
-    for name, action in actions.items():
-        if action.dest not in {actions[k].dest for k in settings}:
-            default = _default(action)
-            if default is not _WRONG:
-                settings.setdefault(name, default)
-    return SinkSpec(module.NAME, module.__name__, common["producers"], tuple(argv), settings)
-
-
-def _refusal(where: Where, path: tuple, title: str, actions: Mapping[str, argparse.Action], error: _Refused) -> UserError:
-    """The sink's complaint about a flag, told about the profile key instead."""
-    by_flag = {flag: name for name, action in actions.items() for flag in action.option_strings}
-    flag = next((f for f in (error.flag or "").split("/") if f in by_flag), None)
-    message = str(error)
-    if flag is None:
-        return where.error(path, f"{title}: {message}")
-    name = by_flag[flag]
-    message = message.replace(flag, name, 1) if flag in message else f"{name}: {message}"
-    return where.error((*path, name), f"{title} {message}")
-
-
-def _is_settings(action: argparse.Action) -> bool:
-    """A repeatable KEY=VALUE flag (kafka's -e): a table in a profile."""
-    return isinstance(action, argparse._AppendAction) and "=" in str(action.metavar or "")
-
-
-def _flags(where: Where, path: tuple, title: str, action: argparse.Action, value: Any) -> tuple[list[str], Any]:
-    """A profile value as the sink's flags (--flag=value, so values may start
-    with a dash), and the value as resolved() shows it."""
-    flag = next(f for f in action.option_strings if f.startswith("--"))
-    if action.nargs == 0:  # store_true and the like
-        if not isinstance(value, bool):
-            raise where.error(path, f"{title} {path[-1]} must be true or false, not {_toml(value)}")
-        return ([flag] if value == action.const else []), value
-    many = isinstance(action, argparse._AppendAction)
-    if isinstance(value, dict):
-        if not _is_settings(action):
-            raise where.error(path, f"{title} {path[-1]} must be {'a list of values' if many else 'one value'}, not a table")
-        value = [f"{k}={_text(where, path, title, v)}" for k, v in _flatten(value).items()]
-    if isinstance(value, list):
-        if not many:
-            raise where.error(path, f"{title} {path[-1]} takes one value, not a list")
-        texts = [_text(where, path, title, v) for v in value]
-        shown: Any = dict(t.partition("=")[::2] for t in texts) if _is_settings(action) else texts
-        return [f"{flag}={t}" for t in texts], shown
-    text = _text(where, path, title, value)
-    if many:
-        return [f"{flag}={text}"], [text]
-    return [f"{flag}={text}"], value
-
-
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
-    """{compression: {type: "zstd"}} (TOML's dotted keys) as {"compression.type": "zstd"}."""
-    out = {}
-    for k, v in table.items():
-        if isinstance(v, dict):
-            out |= _flatten(v, f"{prefix}{k}.")
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _text(where: Where, path: tuple, title: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if _is_number(value):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    raise where.error(path, f"{title} {path[-1]} cannot take {_toml(value)}")
-
-
-def _default(action: argparse.Action) -> Any:
-    """The default resolved() shows for a flag the profile leaves out: only
-    values the key would accept, and none that come from the environment."""
-    default = action.default
-    if default is None or FROM_ENVIRONMENT.search(action.dest):
-        return _WRONG
-    if action.nargs == 0:
-        return default if isinstance(default, bool) else _WRONG
-    if isinstance(default, list):
-        return dict(d.partition("=")[::2] for d in default) if _is_settings(action) else list(default)
-    if not isinstance(default, (str, int, float)) or isinstance(default, bool):
-        return _WRONG
-    try:
-        accepted = action.type is None or action.type(str(default)) == default
-    except (ValueError, TypeError, argparse.ArgumentTypeError):
-        accepted = False
-    return default if accepted else _WRONG
 
 
 # ---------------------------------------------------------------- overrides
@@ -761,7 +391,7 @@ def _shortcuts(data: dict, overrides: Mapping[str, Any], origins: dict[tuple, st
 
 def _put(table: dict, key: str, value: Any) -> None:
     """Set `key`, replacing it however the file spelled it (dashes or underscores)."""
-    for existing in [k for k in table if _key(k) == key]:
+    for existing in [k for k in table if key_name(k) == key]:
         del table[existing]
     table[key] = value
 
@@ -770,7 +400,7 @@ def _set(data: dict, setting: str, origins: dict[tuple, str], texts: dict[tuple,
     """--set key.path=value: the value is read as TOML (500, true, ["a"],
     "text"), and taken as plain text when it is not TOML (embedded, demo/)."""
     name, sep, text = setting.partition("=")
-    parts = tuple(int(p) if p.isdigit() else _key(p) for p in name.strip().split("."))
+    parts = tuple(int(p) if p.isdigit() else key_name(p) for p in name.strip().split("."))
     if not sep or not all(str(p) for p in parts):
         raise UserError(f"--set {setting!r}: expected KEY.PATH=VALUE, e.g. load.rate=500 or sinks.0.topic=t")
     try:
@@ -786,7 +416,7 @@ def _set(data: dict, setting: str, origins: dict[tuple, str], texts: dict[tuple,
             if last:
                 _put(node, part, value)
             else:
-                node = node.setdefault(next((k for k in node if _key(k) == part), part), fresh)
+                node = node.setdefault(next((k for k in node if key_name(k) == part), part), fresh)
         elif isinstance(node, list) and isinstance(part, int) and part <= len(node):
             if part == len(node):
                 node.append(fresh)

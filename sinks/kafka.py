@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import os
 import random
 import re
@@ -34,6 +33,7 @@ from typing import Callable
 from harness.errors import UserError
 from harness.options import number
 from sinks.base import Ack
+from sinks.kafka_log import Captured, log_error, stderr_logger
 from sinks.kafka_verify import fingerprint_sum
 
 NAME = "kafka"
@@ -230,91 +230,6 @@ def _reason(error: Exception) -> str:
     return inner.str() if hasattr(inner, "str") else str(inner)
 
 
-class Captured:
-    """Keeps the last librdkafka error instead of printing it: check() turns
-    it into one line for the user."""
-
-    def __init__(self) -> None:
-        self.last = ""
-        self.logger = logging.getLogger("logstorm.kafka.check")
-        self.logger.propagate = False
-        self.logger.handlers[:] = [_Call(self._log)]
-
-    def _log(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR:
-            self.last = _message(record)
-
-    def error(self, error) -> None:
-        self.last = error.str()
-
-
-class _Call(logging.Handler):
-    def __init__(self, call: Callable[[logging.LogRecord], None]) -> None:
-        super().__init__()
-        self.call = call
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.call(record)
-
-
-def _message(record: logging.LogRecord) -> str:
-    # confluent-kafka logs ("%s [%s] %s", facility, client name, message).
-    if isinstance(record.args, tuple) and len(record.args) == 3:
-        return str(record.args[2])
-    return record.getMessage()
-
-
-class _Format(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        facility = record.args[0] if isinstance(record.args, tuple) and len(record.args) == 3 else "-"
-        return f"kafka: {record.levelname} {facility}: {_message(record)}"
-
-
-class _Once(logging.Filter):
-    """librdkafka repeats a failure at every reconnect (several a second while
-    a broker is down): say each distinct line once a minute, not hundreds of times."""
-
-    QUIET = 60.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.said: dict[str, float] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        line, now = _message(record), time.monotonic()
-        if now - self.said.get(line, -self.QUIET) < self.QUIET:
-            return False
-        if len(self.said) > 1000:  # many distinct lines: forget the old ones
-            self.said.clear()
-        self.said[line] = now
-        return True
-
-
-class _Stderr(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time (it may be replaced after the logger is made)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _) -> None:
-        pass
-
-
-def stderr_logger() -> logging.Logger:
-    """librdkafka's own log lines, readable, on stderr (never stdout: it may carry data)."""
-    logger = logging.getLogger("logstorm.kafka")
-    if not logger.handlers:
-        handler = _Stderr()
-        handler.setFormatter(_Format())
-        handler.addFilter(_Once())
-        logger.addHandler(handler)
-        logger.propagate = False
-        logger.setLevel(logging.DEBUG)  # librdkafka logs debug lines only when -e debug=... asks
-    return logger
-
-
 def create(options: Options, producer: int, producers: int) -> KafkaSink:
     return KafkaSink(options, producer)
 
@@ -353,7 +268,7 @@ class KafkaSink:
 
         logger = stderr_logger()
         config = producer_config(self.options) | {"on_delivery": self._failed, "logger": logger,
-                                                  "error_cb": partial(_log_error, logger)}
+                                                  "error_cb": partial(log_error, logger)}
         try:
             self.producer = Producer(config)
         except KafkaException as error:
@@ -466,11 +381,6 @@ class KafkaSink:
     def fingerprint(self) -> tuple[int, int]:
         """(count, 64-bit sum of line hashes) of the delivered lines; --verify only."""
         return self.count, self.sum % 2**64
-
-
-def _log_error(logger: logging.Logger, error) -> None:
-    """librdkafka's error events (all brokers down, a fatal idempotence error...), logged like its log lines."""
-    logger.error("%s [%s] %s", error.name().lstrip("_"), "", error.str())
 
 
 def _name(error) -> str:
