@@ -103,6 +103,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             return out
 
         children: dict[str, tuple[Any, Any]] = {}  # name -> (process, report connection)
+        resources.callback(_reap, children, events["abort"])  # before any start: a failed start still reaps the rest
         sink_of = {p.name: p.sink for p in topology.processes}
 
         def start(name: str, role: Any, *args: Any) -> None:
@@ -128,7 +129,6 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             elif p.role == "reader":
                 reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
                                           args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), piece_lines, reader_result))
-        resources.callback(_reap, children, events["abort"])
         outcome = Outcome(totals=Totals(), status=0)
         with Signals(events["stop"], events["abort"]) as signals:
             if reader is not None:
