@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from typing import NoReturn, Sequence
 
@@ -49,6 +50,10 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
     except UserError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return error.status
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): a normal end, not a crash.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -77,7 +77,8 @@ def plan(spec: RunSpec) -> Plan:
 def describe(plan: Plan, spec: RunSpec) -> str:
     """What `logstorm plan` prints."""
     kib = spec.ring_bytes >> 10
-    lines = [f"supervisor and {len(plan.processes)} processes, {len(plan.rings)} rings of {kib:,} KiB "
+    rings = f"{len(plan.rings)} ring{'s' if len(plan.rings) != 1 else ''}"
+    lines = [f"supervisor and {len(plan.processes)} processes, {rings} of {kib:,} KiB "
              f"({len(plan.rings) * kib / 1024:,.1f} MiB of shared memory for rings)"]
     for p in plan.processes:
         if p.role in ("generator", "reader"):

@@ -7,7 +7,6 @@ same bytes, whatever --processes is.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import time
@@ -65,10 +64,6 @@ def run(args: argparse.Namespace) -> int:
             lines += count
             progress.update(lines)
         out.flush()
-    except BrokenPipeError:
-        # The reader closed the pipe (`generate | head`): a normal end.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
-        return 0
     except KeyboardInterrupt:
         out.flush()
     finally:
