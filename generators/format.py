@@ -38,11 +38,6 @@ def text(values: Iterable[object]) -> list[bytes]:
     return [str(v).encode() for v in values]
 
 
-def json_text(values: Iterable[str]) -> list[bytes]:
-    """JSON string literals, quotes included."""
-    return [orjson.dumps(v) for v in values]
-
-
 def dash_zero(values: Iterable[int]) -> list[bytes]:
     """Apache's %b: a dash for an empty body."""
     return [b"-" if v == 0 else str(v).encode() for v in values]
@@ -52,10 +47,6 @@ def statuses(world: World) -> list[bytes]:
     """The status of each response entry (parallel to `world.sizes`)."""
     codes = text(world.response_status)
     return [code for code in codes for _ in range(SIZE_POOL)]
-
-
-def durations(world: World) -> list[bytes]:
-    return seconds(world.durations)
 
 
 def seconds(values: Iterable[float]) -> list[bytes]:
