@@ -49,6 +49,10 @@ def statuses(world: World) -> list[bytes]:
     return [code for code in codes for _ in range(SIZE_POOL)]
 
 
+def durations(world: World) -> list[bytes]:
+    return seconds(world.durations)
+
+
 def seconds(values: Iterable[float]) -> list[bytes]:
     return [b"%.3f" % v for v in values]
 
