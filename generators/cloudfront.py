@@ -54,12 +54,19 @@ def content_type(path: str, cls: str) -> str:
     return CONTENT_TYPES.get(ext, "text/html")
 
 
+def quoted_agents(agents: list[str]) -> list[bytes]:
+    """cs(User-Agent) is URL-encoded; many clients share an agent, so each is quoted once."""
+    quoted = {agent: quote(agent, safe=UA_SAFE).encode() for agent in set(agents)}
+    return [quoted[agent] for agent in agents]
+
+
 def result_types(world: World, rng: np.random.Generator) -> tuple[list[bytes], list[bytes]]:
     """x-edge-result-type and x-edge-detailed-result-type per duration entry."""
     kinds, details = [], []
+    errors = [sum(p for status, p in cls.statuses if status >= 400) for cls in CLASSES]
+    hits = [0.88 if cls.name == "asset" else 0.04 for cls in CLASSES]
     for cls, u in zip(duration_classes(world), rng.random(len(world.durations)).tolist()):
-        error = sum(p for status, p in CLASSES[cls].statuses if status >= 400)
-        hit = 0.88 if CLASSES[cls].name == "asset" else 0.04
+        error, hit = errors[cls], hits[cls]
         if u < error:
             kind = b"Error"
         else:
@@ -103,7 +110,7 @@ class CloudFront(Format):
         return {
             "edge": ("client", text(EDGES[i] for i in rng.integers(0, len(EDGES), len(world.client_ips)).tolist())),
             "ip": ("client", text(world.client_ips)),
-            "agent": ("client", text(quote(a, safe=UA_SAFE) for a in world.client_agents)),
+            "agent": ("client", quoted_agents(world.client_agents)),
             # Bytes served include the response headers.
             "sc_bytes": ("response", text((np.array(world.sizes) + rng.integers(240, 620, n_sizes)).tolist())),
             "status": ("response", statuses(world)),
@@ -114,7 +121,7 @@ class CloudFront(Format):
             "content_type": ("request", text(content_type(p, c) for p, c in zip(world.request_paths, classes))),
             "referer": ("referer", text(world.referers)),
             "request_id": ("duration", [base64.urlsafe_b64encode(row.tobytes()) for row in ids]),
-            "host": ("duration", text([world.site] * n_durations)),
+            "host": ("duration", [world.site.encode()] * n_durations),
             "cs_bytes": ("duration", text(rng.integers(180, 1400, n_durations).tolist())),
             "result": ("duration", kinds),
             "response_result": ("duration", kinds),

@@ -113,7 +113,6 @@ class LineFactory:
         out = self.gather.render([indices[p.entity] for p in self.pieces], per_batch)
         bad = {}
         if self.spec.baddata:
-            out = list(out)
             bad = self._corrupt(out, rng, n, times, indices, batch_values)
         return Batch(b"".join(out), n, bad)
 

@@ -35,7 +35,7 @@ class Format:
 
 
 def text(values: Iterable[object]) -> list[bytes]:
-    return [str(v).encode() for v in values]
+    return list(map(str.encode, map(str, values)))
 
 
 def dash_zero(values: Iterable[int]) -> list[bytes]:

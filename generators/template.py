@@ -10,7 +10,7 @@ handful of pieces for `bytes.join`.
 
 from __future__ import annotations
 
-import operator
+from itertools import repeat
 import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -53,13 +53,11 @@ class Piece:
     def pool(self, pools: Mapping[str, Sequence[bytes]]) -> list[bytes]:
         """One entry per row of the entity. Equal entries are one object (many
         clients share a user agent): fewer objects, fewer cache misses."""
-        columns = [pools[f] for f in self.fields]
+        parts = [repeat(self.prefix)]
+        for name, suffix in zip(self.fields, self.suffixes):
+            parts += (pools[name], repeat(suffix))
         distinct: dict[bytes, bytes] = {}
-        out = []
-        for row in zip(*columns):
-            text = self.prefix + b"".join(v + s for v, s in zip(row, self.suffixes))
-            out.append(distinct.setdefault(text, text))
-        return out
+        return [distinct.setdefault(text, text) for text in map(b"".join, zip(*parts))]
 
 
 def pieces(template: Template, entity_of: Mapping[str, str]) -> list[Piece]:
@@ -80,29 +78,34 @@ def pieces(template: Template, entity_of: Mapping[str, str]) -> list[Piece]:
 
 
 class Gather:
-    """Every piece's pool in one list, so that a batch is a single gather:
-    row r of the output is items r*k .. r*k+k-1 (k pieces), and a caller can
-    swap one row before joining. Pools that change with every batch (the
-    time of day) live at the end of the list and are refilled per batch."""
+    """Every piece's pool in one array of objects, so that a batch is a single
+    gather (numpy's `take`, then one `tolist`): row r of the output is items
+    r*k .. r*k+k-1 (k pieces), and a caller can swap one row before joining.
+    Pools that change with every batch (the time of day) live at the end of
+    the array and are refilled per batch."""
 
     def __init__(self, pools: Sequence[Sequence[bytes] | None]) -> None:
-        self.static = [i for i, pool in enumerate(pools) if pool is not None]
         self.dynamic = [i for i, pool in enumerate(pools) if pool is None]
-        self.big: list[bytes] = []
         self.offsets = np.zeros(len(pools), np.int64)
-        for i in self.static:
-            self.offsets[i] = len(self.big)
-            self.big.extend(pools[i])
-        self.fixed = len(self.big)
+        entries: list[bytes] = []
+        for i, pool in enumerate(pools):
+            if pool is not None:
+                self.offsets[i] = len(entries)
+                entries.extend(pool)
+        self.fixed = len(entries)
+        self.big = np.array(entries, dtype=object)
 
-    def render(self, indices: Sequence[np.ndarray], per_batch: Sequence[Sequence[bytes]]) -> Sequence[bytes]:
+    def render(self, indices: Sequence[np.ndarray], per_batch: Sequence[Sequence[bytes]]) -> list[bytes]:
         """`indices[i]` picks from pool i; `per_batch` are this batch's
         dynamic pools, in order."""
-        del self.big[self.fixed:]
+        needed = self.fixed + sum(len(pool) for pool in per_batch)
+        if needed > len(self.big):
+            grown = np.empty(2 * needed, dtype=object)
+            grown[:self.fixed] = self.big[:self.fixed]
+            self.big = grown
+        at = self.fixed
         for i, pool in zip(self.dynamic, per_batch):
-            self.offsets[i] = len(self.big)
-            self.big.extend(pool)
-        flat = (np.stack(indices, axis=1) + self.offsets).ravel().tolist()
-        if len(flat) == 1:
-            return [self.big[flat[0]]]
-        return operator.itemgetter(*flat)(self.big)
+            self.offsets[i] = at
+            self.big[at:at + len(pool)] = pool
+            at += len(pool)
+        return self.big.take((np.stack(indices, axis=1) + self.offsets).ravel()).tolist()

@@ -159,15 +159,14 @@ def _popularity(weights: np.ndarray) -> np.ndarray:
 
 def _agents(rng: np.random.Generator) -> tuple[list[str], list[str]]:
     agents = []
-    for family in BROWSERS + MOBILES:
-        template, versions = family
-        for v in versions:
-            for _ in range(12):
-                agents.append(template.format(
-                    v=v, b=int(rng.integers(5000, 6900)), p=int(rng.integers(0, 250)), e=int(rng.integers(1000, 3000)),
-                    w=int(rng.integers(15, 28)), p5=int(rng.integers(0, 7)), i=int(rng.choice(versions)),
-                    a=int(rng.integers(10, 15)), model=ANDROID_MODELS[int(rng.integers(len(ANDROID_MODELS)))],
-                ))
+    for template, versions in BROWSERS + MOBILES:
+        v = np.repeat(np.array(versions), 12)
+        n = len(v)
+        draws = dict(b=rng.integers(5000, 6900, n), p=rng.integers(0, 250, n), e=rng.integers(1000, 3000, n),
+                     w=rng.integers(15, 28, n), p5=rng.integers(0, 7, n), i=rng.choice(np.array(versions), n),
+                     a=rng.integers(10, 15, n), model=np.array(ANDROID_MODELS)[rng.integers(len(ANDROID_MODELS), size=n)])
+        columns = {name: column.tolist() for name, column in draws.items()} | {"v": v.tolist()}
+        agents += [template.format(**dict(zip(columns, row))) for row in zip(*columns.values())]
     return agents, list(BOTS)
 
 
@@ -194,8 +193,8 @@ def _distinct_ips(rng, count: int) -> list[str]:
     return [f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}" for a in packed.tolist()]
 
 
-def _slug(rng, words=2) -> str:
-    return "-".join(WORDS[int(i)] for i in rng.integers(0, len(WORDS), words))
+def _slugs(rng, count: int, words: int = 2) -> list[str]:
+    return ["-".join(WORDS[i] for i in row) for row in rng.integers(0, len(WORDS), (count, words)).tolist()]
 
 
 def _requests(rng):
@@ -207,32 +206,29 @@ def _requests(rng):
     add("GET", "/", "", 0, 400.0)
     for section in ("products", "blog", "category", "help"):
         add("GET", f"/{section}/", "", 0, 60.0)
-    for rank in range(1, 4001):
-        add("GET", f"/products/{_slug(rng)}-{rank}", "", 0, 200.0 / rank ** 0.9)
-    for rank in range(1, 1501):
-        year = 2019 + rank % 7
-        add("GET", f"/blog/{year}/{_slug(rng, 3)}", "", 0, 80.0 / rank ** 0.9)
-    for rank in range(1, 301):
-        cat = _slug(rng, 1)
+    for rank, slug in enumerate(_slugs(rng, 4000), 1):
+        add("GET", f"/products/{slug}-{rank}", "", 0, 200.0 / rank ** 0.9)
+    for rank, slug in enumerate(_slugs(rng, 1500, 3), 1):
+        add("GET", f"/blog/{2019 + rank % 7}/{slug}", "", 0, 80.0 / rank ** 0.9)
+    for rank, cat in enumerate(_slugs(rng, 300, 1), 1):
         add("GET", f"/category/{cat}", f"?page={1 + rank % 9}&sort={'price' if rank % 3 else 'new'}", 0, 30.0 / rank ** 0.8)
-    for rank in range(1, 801):
-        add("GET", "/search", f"?q={_slug(rng, 1 + rank % 3).replace('-', '+')}", 0, 20.0 / rank ** 0.7)
-    for rank in range(1, 601):
-        digest = f"{int(rng.integers(0, 2**32)):08x}"
+    for rank, terms in enumerate(_slugs(rng, 800, 3), 1):
+        add("GET", "/search", f"?q={'+'.join(terms.split('-')[:1 + rank % 3])}", 0, 20.0 / rank ** 0.7)
+    for rank, (name, digest) in enumerate(zip(_slugs(rng, 600, 1), rng.integers(0, 2**32, 600).tolist()), 1):
         ext = ("js", "css", "woff2", "svg")[rank % 4]
-        add("GET", f"/static/{ext}/{_slug(rng, 1)}.{digest}.{ext}", "", 1, 150.0 / rank ** 0.8)
-    for rank in range(1, 3001):
-        add("GET", f"/images/{_slug(rng)}-{rank}.{('jpg', 'png', 'webp')[rank % 3]}", "", 1, 120.0 / rank ** 0.9)
-    for rank in range(1, 2001):
-        add("GET", f"/api/v1/items/{int(rng.integers(1000, 999999))}", "", 2, 40.0 / rank ** 0.8)
+        add("GET", f"/static/{ext}/{name}.{digest:08x}.{ext}", "", 1, 150.0 / rank ** 0.8)
+    for rank, slug in enumerate(_slugs(rng, 3000), 1):
+        add("GET", f"/images/{slug}-{rank}.{('jpg', 'png', 'webp')[rank % 3]}", "", 1, 120.0 / rank ** 0.9)
+    for rank, item in enumerate(rng.integers(1000, 999999, 2000).tolist(), 1):
+        add("GET", f"/api/v1/items/{item}", "", 2, 40.0 / rank ** 0.8)
     add("GET", "/api/v1/cart", "", 2, 40.0)
     add("GET", "/api/v1/items", "?limit=20&offset=0", 2, 30.0)
     add("POST", "/api/v1/cart/items", "", 3, 15.0)
     add("PUT", "/api/v1/cart", "", 3, 5.0)
     add("PATCH", "/api/v1/profile", "", 3, 2.0)
     add("POST", "/api/v1/orders", "", 3, 4.0)
-    for rank in range(1, 201):
-        add("DELETE", f"/api/v1/cart/items/{int(rng.integers(1, 99999))}", "", 4, 2.0 / rank ** 0.5)
+    for rank, item in enumerate(rng.integers(1, 99999, 200).tolist(), 1):
+        add("DELETE", f"/api/v1/cart/items/{item}", "", 4, 2.0 / rank ** 0.5)
     add("GET", "/login", "", 0, 25.0)
     add("POST", "/login", "", 5, 20.0)
     add("HEAD", "/", "", 0, 4.0)

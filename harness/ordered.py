@@ -1,12 +1,16 @@
-"""Batches from N generator processes, written out in batch order.
+"""Batches of lines written to one output in batch order, by one process or
+by N generator processes taking turns.
 
-    parent <──ring 0── worker 0: batches 0, N, 2N, ...
-           <──ring 1── worker 1: batches 1, N+1, ...
+    worker 0: render batch 0 ── wait turn ── write ── pass turn ─┐
+    worker 1: render batch 1 ── wait turn ── write ── pass turn ─┤
+    worker 0: render batch 2 ── wait turn ...  <─────────────────┘
 
-Batch i depends only on the seed and i, so the output is the same whatever
-N is, and whole batches (whole lines) are the unit: nothing is torn or
-interleaved. A worker blocks on its full ring while the parent writes, so
-memory stays at a few batches however long the run.
+Batch i depends only on the seed and i, so the output is the same whatever N
+is, and whole batches (whole lines) are the unit: nothing is torn or
+interleaved. Each worker writes its own batches straight to the inherited
+output file descriptor, so no process copies another's bytes; the parent only
+watches. A worker holds one batch at a time, so memory stays flat however
+long the run.
 
 Unlike the harness, which spawns, the workers here are forked from a parent
 that has already built the line factory: a `generate -P 2` of two million
@@ -17,17 +21,22 @@ threads at that point, and the workers only render and write.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import multiprocessing as mp
+import os
+import stat
+import time
 from collections import Counter
-from typing import Any, Iterator
+from multiprocessing.connection import wait
+from typing import Any, BinaryIO, Callable, Iterator
 
 from generators.factory import LineFactory, LineSpec
 from harness.child import run_child
-from harness.controls import WAIT_SLICE
-from harness.ring import Ring, RingHandle
+from harness.errors import RunFailed
 
 JOIN_SECONDS = 5.0
-RING_BYTES = 16 << 20
+RUNNING, STOP, CLOSED = 0, 1, 2  # shared state: go on / stop at the next turn / the reader went away
 
 
 def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
@@ -38,85 +47,132 @@ def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
         index += 1
 
 
-def worker(factory: LineFactory, lines: int, rank: int, processes: int, handle: RingHandle) -> dict[str, int]:
-    """Render every `processes`-th batch, from `rank`, into the ring; the bad
-    lines by kind are the report."""
-    spec = factory.spec
-    ring = Ring.attach(handle)
+class Shared(ctypes.Structure):
+    """In memory the workers share; only the worker holding the turn adds to
+    `lines` and `bytes` (whole batches written so far)."""
+
+    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64)]
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def worker(factory: LineFactory, lines: int, rank: int, turns: list[Any], shared: Shared, fd: int) -> dict[str, int]:
+    """Render every N-th batch from `rank` and write it when its turn comes;
+    the bad lines by kind that were written are the report."""
+    mine, following = turns[rank], turns[(rank + 1) % len(turns)]
     bad: Counter[str] = Counter()
-    try:
-        for index, n in batch_plan(lines, spec.batch_lines):
-            if index % processes == rank:
-                batch = factory.render(index, n)
-                while not ring.write(batch.data, batch.lines, 0.0, index, timeout=WAIT_SLICE):
-                    if ring.reader_closed:
-                        return dict(bad)
-                bad.update(batch.bad)
-    finally:
-        ring.close_writer()
-        ring.close()
+    for index, n in batch_plan(lines, factory.spec.batch_lines):
+        if index % len(turns) != rank:
+            continue
+        batch = factory.render(index, n)
+        mine.acquire()
+        try:
+            if shared.state != RUNNING:
+                break
+            try:
+                write_all(fd, batch.data)
+            except BrokenPipeError:
+                shared.state = CLOSED
+                break
+            shared.lines += batch.lines
+            shared.bytes += len(batch.data)
+            bad.update(batch.bad)
+        finally:
+            following.release()
     return dict(bad)
 
 
-class OrderedBatches:
-    """Iterate (data, lines) in batch order; `bad` holds the corrupted lines
-    by kind once the iteration is over."""
+class OrderedOutput:
+    """Write `lines` lines of `spec` (0: until Ctrl-C or a closed pipe) to
+    `out`; `lines` and `bad` tell what was written, also after Ctrl-C."""
 
-    def __init__(self, spec: LineSpec, lines: int, processes: int) -> None:
-        self.spec, self.lines, self.processes = spec, lines, processes
+    def __init__(self, spec: LineSpec, lines: int, processes: int, out: BinaryIO) -> None:
+        self.spec, self.goal, self.processes, self.out = spec, lines, processes, out
+        self.lines = 0
         self.bad: Counter[str] = Counter()
+        self.startup = 0.0  # seconds spent building the line factory
 
-    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+    def run(self, progress: Callable[[int], None]) -> None:
+        """Raises BrokenPipeError when the reader of the output went away."""
+        started = time.monotonic()
         factory = LineFactory(self.spec)
-        if self.processes == 1:
-            for index, n in batch_plan(self.lines, self.spec.batch_lines):
-                batch = factory.render(index, n)
-                self.bad.update(batch.bad)
-                yield batch.data, batch.lines
-            return
-        yield from self._parallel(factory)
+        self.startup = time.monotonic() - started
+        try:
+            if self.processes == 1:
+                self._alone(factory, progress)
+            else:
+                self._together(factory, progress)
+        except KeyboardInterrupt:
+            pass
+        self.out.flush()
 
-    def _parallel(self, factory: LineFactory) -> Iterator[tuple[bytes, int]]:
+    def _alone(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
+        for index, n in batch_plan(self.goal, self.spec.batch_lines):
+            batch = factory.render(index, n)
+            self.out.write(batch.data)
+            self.lines += batch.lines
+            self.bad.update(batch.bad)
+            progress(self.lines)
+
+    def _together(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
         context = mp.get_context("fork")
-        rings = [Ring.create(RING_BYTES) for _ in range(self.processes)]
+        turns = [context.Semaphore(1 if rank == 0 else 0) for rank in range(self.processes)]
+        shared = context.RawValue(Shared)
+        fd = self.out.fileno()
+        start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        self.out.flush()
+        gc.freeze()  # the workers' collector then leaves the inherited pools' pages unshared
         workers: list[tuple[Any, Any]] = []
         try:
-            for rank, ring in enumerate(rings):
+            for rank in range(self.processes):
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                          args=(send, worker, factory, self.lines, rank, self.processes, ring.handle))
+                                          args=(send, worker, factory, self.goal, rank, turns, shared, fd))
                 process.start()
                 send.close()
-                workers.append((process, receive))
-            for index, _ in batch_plan(self.lines, self.spec.batch_lines):
-                batch = self._next(rings, workers, index % self.processes)
-                yield batch.data, batch.lines
-            for _, receive in workers:
-                kind, payload = receive.recv()
-                if kind == "done":
-                    self.bad.update(payload)
-        finally:
-            for ring in rings:
-                ring.close_reader()
-            for process, receive in workers:
-                process.join(JOIN_SECONDS)
-                if process.is_alive():
-                    process.terminate()
-                    process.join(JOIN_SECONDS)
-                receive.close()
-            for ring in rings:
-                ring.close()
-                ring.unlink()
-
-    def _next(self, rings: list[Ring], workers: list[tuple[Any, Any]], rank: int):
-        while True:
+                workers.append((receive, process))
+            waiting = dict(workers)
             try:
-                batch = rings[rank].read(timeout=WAIT_SLICE)
-            except EOFError:
-                batch = None
-            if batch is not None:
-                return batch
-            process, receive = workers[rank]
-            if not process.is_alive() or receive.poll():
-                kind, payload = receive.recv() if receive.poll() else ("error", f"exited with status {process.exitcode}")
-                raise RuntimeError(f"{process.name}: {payload}")
+                self._watch(waiting, shared, progress)
+            except KeyboardInterrupt:
+                shared.state = STOP  # each worker stops at its next turn and reports
+                self._watch(waiting, shared, progress)
+        except RunFailed:
+            if start is not None:  # the dead worker may have written part of a batch
+                os.ftruncate(fd, start + shared.bytes)
+            raise
+        finally:
+            gc.unfreeze()
+            self.lines = shared.lines
+            self._end(workers, shared)
+        if shared.state == CLOSED:
+            raise BrokenPipeError
+
+    def _watch(self, waiting: dict[Any, Any], shared: Shared, progress: Callable[[int], None]) -> None:
+        """Until every worker has reported; a failed one stops the others."""
+        while waiting:
+            for receive in wait(list(waiting), timeout=0.5):
+                process = waiting.pop(receive)
+                try:
+                    kind, payload = receive.recv()
+                except EOFError:
+                    process.join(JOIN_SECONDS)
+                    kind, payload = "error", f"exited with status {process.exitcode}"
+                receive.close()
+                if kind != "done":
+                    shared.state = STOP
+                    raise RunFailed(f"{process.name}: {payload}; {shared.lines:,} whole lines were written before it")
+                self.bad.update(payload)
+            progress(shared.lines)
+
+    def _end(self, workers: list[tuple[Any, Any]], shared: Shared) -> None:
+        for receive, process in workers:
+            process.join(JOIN_SECONDS if shared.state == RUNNING else 1.0)
+            if process.is_alive():  # stuck waiting for the turn of a worker that died
+                process.terminate()
+                process.join(JOIN_SECONDS)
+            receive.close()

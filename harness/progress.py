@@ -29,8 +29,10 @@ class Progress:
             sys.stderr.flush()
 
 
-def summary_line(command: str, lines: int, bad: dict[str, int], seconds: float, seed: int) -> str:
+def summary_line(command: str, lines: int, bad: dict[str, int], seconds: float, startup: float, seed: int) -> str:
+    """The rate leaves out the start-up (building the pools), a fixed cost
+    that a long or endless run does not pay again."""
     bad_total = sum(bad.values())
     kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(bad.items()))
     bad_text = f"{bad_total:,} bad ({kinds})" if bad_total else "0 bad"
-    return f"{command}: {lines:,} lines, {bad_text}, {seconds:.2f} s, {lines / max(seconds, 1e-9):,.0f} lines/s, seed {seed}"
+    return f"{command}: {lines:,} lines, {bad_text}, {seconds:.2f} s, {lines / max(seconds - startup, 1e-9):,.0f} lines/s after {startup:.2f} s of start-up, seed {seed}"

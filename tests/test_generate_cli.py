@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,8 +57,10 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, culprit):
     assert b"Traceback" not in result.stderr
 
 
-def test_closed_pipe_ends_quietly_with_status_0():
-    command = f"{sys.executable} -c 'from harness.cli import generate; generate()' -i 0 | head -5; echo \"status ${{PIPESTATUS[0]}}\" >&2"
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_closed_pipe_ends_quietly_with_status_0(processes):
+    command = (f"{sys.executable} -c 'from harness.cli import generate; generate()' -i 0 -P {processes} | head -5;"
+               f" echo \"status ${{PIPESTATUS[0]}}\" >&2")
     result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.count(b"\n") == 5
@@ -71,6 +74,47 @@ def test_same_seed_same_bytes_whatever_the_process_count():
     assert run_cli("generate", "-i", "50000", "-s", "10", "-b", "5", "-q").stdout != one
 
 
+def test_processes_report_the_same_bad_counts_as_one():
+    summaries = [run_cli("generate", "-i", "30000", "-s", "3", "-b", "20", "-P", p, "-o", os.devnull).stderr.decode()
+                 for p in ("1", "3")]
+    bad = [summary.split(" bad (")[1].split(")")[0] for summary in summaries]
+    assert bad[0] == bad[1] and "truncated" in bad[0]
+
+
+def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path):
+    out = tmp_path / "out.log"
+    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0",
+                                "-P", "2", "-o", str(out)], stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(2.0)
+    workers = children(process.pid)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert len(workers) == 2 and not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    data = out.read_bytes()
+    lines = data.count(b"\n")
+    assert data.endswith(b"\n") and lines > 10_000
+    assert f"{lines:,} lines".encode() in stderr, stderr
+    for line in data.splitlines(keepends=True)[-1000:]:
+        PARSERS["apache"](line)
+
+
+def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path):
+    out = tmp_path / "out.log"
+    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0",
+                                "-P", "2", "-o", str(out)], stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(2.0)
+    workers = children(process.pid)
+    os.kill(workers[1], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert stderr.count(b"\n") == 1 and b"generator-1" in stderr and b"Traceback" not in stderr, stderr
+    data = out.read_bytes()
+    lines = data.count(b"\n")
+    assert data.endswith(b"\n") and f"{lines:,} whole lines".encode() in stderr, stderr
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+
+
 def test_list_shows_every_format_with_an_example():
     result = run_cli("generate", "--list")
     assert result.returncode == 0
@@ -79,18 +123,28 @@ def test_list_shows_every_format_with_an_example():
         assert f"\n{name} " in "\n" + text
 
 
-def test_endless_generation_keeps_memory_flat():
-    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0", "-q"],
-                               stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_endless_generation_keeps_memory_flat(processes):
+    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0", "-q",
+                                "-P", processes], stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         time.sleep(1.5)
-        first = resident_kib(process.pid)
+        first = family_kib(process.pid)
         time.sleep(4.0)
-        later = resident_kib(process.pid)
+        later = family_kib(process.pid)
     finally:
         process.kill()
         process.wait()
     assert later <= first * 1.05, (first, later)
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+
+
+def family_kib(pid: int) -> int:
+    """Resident memory of a process and its children."""
+    return sum(resident_kib(p) for p in [pid, *children(pid)])
 
 
 def resident_kib(pid: int) -> int:

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.factory import DEFAULT_START, LineSpec
-    from harness.ordered import OrderedBatches
+    from harness.ordered import OrderedOutput
 
     if args.list:
         return list_formats()
@@ -53,23 +53,16 @@ def run(args: argparse.Namespace) -> int:
                     realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
                     timezone=args.timezone, bot_share=args.bot_share)
     check_spec(spec)
-    out = open_output(args.output)
+    output = OrderedOutput(spec, args.iterations, args.processes, open_output(args.output))
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()
-    lines = 0
-    batches = OrderedBatches(spec, args.iterations, args.processes)
     try:
-        for data, count in batches:
-            out.write(data)
-            lines += count
-            progress.update(lines)
-        out.flush()
-    except KeyboardInterrupt:
-        out.flush()
+        output.run(progress.update)
     finally:
         progress.close()
     if not args.quiet:
-        print(summary_line("generate", lines, dict(batches.bad), time.monotonic() - started, seed), file=sys.stderr)
+        print(summary_line("generate", output.lines, dict(output.bad), time.monotonic() - started,
+                           output.startup, seed), file=sys.stderr)
     return 0
 
 
