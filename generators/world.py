@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 # Per-line draws pick an entry of a lookup table with a uniform integer; the
-# table holds each outcome in proportion to its probability.
+# table holds each outcome in proportion to its probability. The sizes below
+# are powers of two: a draw is the top bits of a random 32-bit integer.
 TABLE = 1024
 # Zipf-like choices among many (clients, requests) use a finer table of this size.
 POPULARITY_TABLE = 1 << 18
