@@ -7,21 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from harness.pacing import Pacer
+
 # Longest a role blocks before it looks at the stop and abort flags again.
 WAIT_SLICE = 0.2
-
-
-@dataclass(frozen=True)
-class Timing:
-    """When a paced run started and its load shape (a harness.schedule Schedule)."""
-
-    start: float
-    schedule: Any
-
-    def intended(self, line: int) -> float:
-        """When run-wide line `line` is due (now, if the schedule never reaches it)."""
-        offset = self.schedule.time_of_line(line)
-        return time.time() if offset is None else self.start + offset
 
 
 @dataclass(frozen=True)
@@ -37,10 +26,10 @@ class Controls:
     stop: Any  # Event: finish gracefully
     abort: Any  # Event: drop everything
 
-    def begin(self) -> Timing | None:
-        """Say ready, wait for the common start; the run's timing if paced."""
+    def begin(self) -> Pacer | None:
+        """Say ready, wait for the common start; the run's pacer if paced."""
         self.ready.release()
         while not self.go.wait(WAIT_SLICE):
             if self.abort.is_set():
                 return None
-        return None if self.schedule is None else Timing(self.start_at.value, self.schedule)
+        return None if self.schedule is None else Pacer(self.start_at.value, self.schedule)

@@ -12,7 +12,8 @@ import numpy as np
 
 from generators.factory import LineFactory, LineSpec
 from harness.ordered import batch_plan
-from harness.controls import WAIT_SLICE, Controls, Timing
+from harness.controls import WAIT_SLICE, Controls
+from harness.pacing import Pacer
 from harness.ring import Ring, RingHandle
 from harness.stats import StatsBoard
 from sinks.base import cut
@@ -42,10 +43,10 @@ class Fanout:
         self.controls = controls
         self.board = StatsBoard.attach(controls.board)
         self.slot = self.board.slot(controls.slot)
-        self.timing: Timing | None = None
+        self.pacer: Pacer | None = None
 
     def begin(self) -> None:
-        self.timing = self.controls.begin()
+        self.pacer = self.controls.begin()
 
     def stopped(self) -> bool:
         return self.controls.stop.is_set() or self.controls.abort.is_set()
@@ -53,13 +54,12 @@ class Fanout:
     def wait_until_due(self, line: int) -> bool:
         """Sleep until `line` is due, less the lookahead; False if stopped
         first or if the schedule never reaches it."""
-        timing = self.timing
-        if timing is None:
+        if self.pacer is None:
             return not self.stopped()
-        offset = timing.schedule.time_of_line(line)
-        if offset is None:
+        due = self.pacer.due_at(line)
+        if due is None:
             return False
-        due = timing.start + offset - LOOKAHEAD_SECONDS
+        due -= LOOKAHEAD_SECONDS
         while (wait := due - time.time()) > 0:
             if self.controls.stop.wait(min(wait, WAIT_SLICE)) or self.controls.abort.is_set():
                 return False

@@ -1,12 +1,10 @@
 """The producer role: drain this producer's rings, pace, deliver to its sink,
 and turn acknowledgements into counts and latency.
 
-Pacing is by the run-wide line number: line g of the run is due at
-start + schedule.time_of_line(g), whichever producer holds it, so the
-producers together follow the schedule exactly. A line's latency is measured
-from that intended time (from its batch's creation when unpaced), so a stall
-in the sink makes every line that fell due meanwhile late: no coordinated
-omission.
+Pacing (harness.pacing) is by the run-wide line number, so the producers
+together follow the schedule exactly. A line's latency is measured from its
+intended time (from its batch's creation when unpaced), so a stall in the
+sink makes every line that fell due meanwhile late: no coordinated omission.
 """
 
 from __future__ import annotations
@@ -17,7 +15,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from harness.controls import WAIT_SLICE, Controls, Timing
+from harness.controls import WAIT_SLICE, Controls
+from harness.pacing import Pacer
 from harness.ring import Ring, RingBatch, RingHandle
 from harness.runspec import SinkTarget
 from harness.stats import StatsBoard
@@ -25,8 +24,6 @@ from sinks.base import Ack, cut
 
 # A line sent this long after its intended time counts as late.
 LATE_SECONDS = 0.05
-CHUNK_SECONDS = 0.01
-SEND_EVERY = 0.01
 # A sink that has only failed, delivering nothing, for this long is down.
 DOWN_SECONDS = 5.0
 # Latency of a paced send is recorded in this many parts along its lines' intended times.
@@ -77,8 +74,8 @@ class Inbox:
 class Producer:
     """One producer process's state: its sink, its stat slot, what failed."""
 
-    def __init__(self, target: SinkTarget, sink: Any, slot: Any, controls: Controls, timing: Timing | None) -> None:
-        self.target, self.sink, self.slot, self.controls, self.timing = target, sink, slot, controls, timing
+    def __init__(self, target: SinkTarget, sink: Any, slot: Any, controls: Controls, pacer: Pacer | None) -> None:
+        self.target, self.sink, self.slot, self.controls, self.pacer = target, sink, slot, controls, pacer
         self.publish = slot.histogram("publish")
         self.failures: Counter[str] = Counter()
         self.last_send = 0.0
@@ -116,11 +113,13 @@ class Producer:
             self.publish.record(max(1, int((now - intended) * 1e6)), lines)
 
     def idle(self, until: float) -> None:
-        """Wait for acks (a sink like Kafka blocks in poll), then sleep the rest."""
+        """Wait for acks (a sink like Kafka blocks in poll), then sleep the
+        rest; at most WAIT_SLICE, so that the stop flag is read in time."""
+        until = min(until, time.time() + WAIT_SLICE)
         self.settle(self.sink.poll(max(0.0, min(until - time.time(), WAIT_SLICE))))
-        rest = min(until - time.time(), WAIT_SLICE)
+        rest = until - time.time()
         if rest > 0:
-            time.sleep(rest)  # one system call; the stop flag is read at the next turn
+            time.sleep(rest)
 
     def deliver(self, batch: RingBatch) -> None:
         """Send a ring batch, paced if the run is; a down sink gets nothing:
@@ -137,14 +136,14 @@ class Producer:
                 continue
             take, intended = chunk
             stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
-            if self.timing is not None and take > 1:
+            if self.pacer is not None and take > 1:
                 if len(self.spreads) >= SPREADS_KEPT:
                     del self.spreads[next(iter(self.spreads))]
-                self.spreads[intended] = self.timing.intended(line + take - 1) - intended
+                self.spreads[intended] = self.pacer.intended(line + take - 1, intended) - intended
             self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
             self.last_send = time.time()
             self.slot.add("sent", take)
-            if self.timing is not None and self.last_send - intended > LATE_SECONDS:
+            if self.pacer is not None and self.last_send - intended > LATE_SECONDS:
                 self.slot.add("late", take)
             offset, line = stop, line + take
             self.settle(self.sink.poll(0))
@@ -152,26 +151,19 @@ class Producer:
     def chunk(self, batch: RingBatch, line: int, end_line: int) -> tuple[int, float] | None:
         """(lines to send now, their intended time), or None after waiting
         for the next line to fall due."""
-        timing = self.timing
-        if timing is None:
+        pacer = self.pacer
+        if pacer is None:
             return end_line - line, batch.created
-        if self.controls.stop.is_set():  # draining after Ctrl-C: no more pacing
-            return end_line - line, timing.intended(line)
         now = time.time()
-        due = timing.schedule.lines_due(now - timing.start)  # lines 0 .. ceil(due)-1 are due
-        if due <= line:
+        if self.controls.stop.is_set():  # draining after Ctrl-C: no more pacing
+            return end_line - line, pacer.intended(line, now)
+        take, when = pacer.next_send(now, line, end_line, self.last_send)
+        if not take:
             self.slot.set("lag_us", 0)
-            when = timing.schedule.time_of_line(line)
-            # At most one send per SEND_EVERY: at low rates, waking for every line
-            # would cost more than the line. The wait shows in the lines' latency.
-            self.idle(now + WAIT_SLICE if when is None else max(timing.start + when, self.last_send + SEND_EVERY))
+            self.idle(when)
             return None
-        intended = timing.intended(line)
-        # One send holds the lines due within CHUNK_SECONDS of its first, so that
-        # timing a send by its first line overstates no line's latency by more.
-        window = math.ceil(timing.schedule.lines_due(intended - timing.start + CHUNK_SECONDS))
-        self.slot.set("lag_us", int(max(0.0, now - intended) * 1e6))
-        return max(1, min(end_line, math.ceil(due), window) - line), intended
+        self.slot.set("lag_us", int(max(0.0, now - when) * 1e6))
+        return take, when
 
 
 def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHandle], doorbell: Any, controls: Controls) -> dict:
