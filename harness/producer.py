@@ -116,7 +116,7 @@ class Producer:
         """Wait for acks (a sink like Kafka blocks in poll), then sleep the
         rest; at most WAIT_SLICE, so that the stop flag is read in time."""
         until = min(until, time.time() + WAIT_SLICE)
-        self.settle(self.sink.poll(max(0.0, min(until - time.time(), WAIT_SLICE))))
+        self.settle(self.sink.poll(max(0.0, until - time.time())))
         rest = until - time.time()
         if rest > 0:
             time.sleep(rest)
