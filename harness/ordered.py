@@ -9,13 +9,13 @@ Batch i depends only on the seed and i, so the output is the same whatever N
 is, and whole batches (whole lines) are the unit: nothing is torn or
 interleaved. Each worker writes its own batches straight to the inherited
 output file descriptor, so no process copies another's bytes; the parent only
-watches. A worker holds one batch at a time, so memory stays flat however
+watches. A worker holds at most AHEAD batches, so memory stays flat however
 long the run.
 
 Unlike the harness, which spawns, the workers here are forked from a parent
 that has already built the line factory: a `generate -P 2` of two million
-lines lasts about a second, and a spawned worker would spend half of that
-importing numpy and building the same pools again. The parent has no
+lines lasts about half a second, and a spawned worker would spend a good part
+of that importing numpy and building the same pools again. The parent has no
 threads at that point, and the workers only render and write.
 """
 
@@ -150,10 +150,11 @@ class OrderedOutput:
             except KeyboardInterrupt:
                 shared.state = STOP  # each worker stops at its next turn and reports
                 self._watch(waiting, shared, progress)
-        except RunFailed:
+        except RunFailed as failure:
+            self._end(workers, shared)  # nobody writes any more
             if start is not None:  # the dead worker may have written part of a batch
                 os.ftruncate(fd, start + shared.bytes)
-            raise
+            raise RunFailed(f"{failure}; {shared.lines:,} whole lines were written before it") from None
         finally:
             gc.unfreeze()
             self.lines = shared.lines
@@ -174,7 +175,7 @@ class OrderedOutput:
                 receive.close()
                 if kind != "done":
                     shared.state = STOP
-                    raise RunFailed(f"{process.name}: {payload}; {shared.lines:,} whole lines were written before it")
+                    raise RunFailed(f"{process.name}: {payload}")
                 self.bad.update(payload)
             progress(shared.lines)
 
