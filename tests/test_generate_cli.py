@@ -83,10 +83,7 @@ def test_processes_report_the_same_bad_counts_as_one():
 
 def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path):
     out = tmp_path / "out.log"
-    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0",
-                                "-P", "2", "-o", str(out)], stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    time.sleep(2.0)
-    workers = children(process.pid)
+    process, workers = endless_with_two_workers(out)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -101,10 +98,7 @@ def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path):
 
 def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path):
     out = tmp_path / "out.log"
-    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0",
-                                "-P", "2", "-o", str(out)], stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    time.sleep(2.0)
-    workers = children(process.pid)
+    process, workers = endless_with_two_workers(out)
     os.kill(workers[1], signal.SIGKILL)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
@@ -127,8 +121,7 @@ def test_list_shows_every_format_with_an_example():
 def test_endless_generation_keeps_memory_flat(processes, seconds):
     """Resident memory after the first second of output, sampled each
     second, stays where it was at that first second."""
-    process = subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", "-i", "0", "-q",
-                                "-P", processes], stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = start_generate("-i", "0", "-q", "-P", processes, stdout=subprocess.DEVNULL)
     try:
         while family(process.pid, "wchar:", "io") == 0:  # the first line comes after imports and pools
             time.sleep(0.05)
@@ -142,6 +135,18 @@ def test_endless_generation_keeps_memory_flat(processes, seconds):
         process.kill()
         process.wait()
     assert max(later) <= first * 1.05, (first, later)
+
+
+def start_generate(*args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", *args],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen)
+
+
+def endless_with_two_workers(out) -> tuple[subprocess.Popen, list[int]]:
+    """`generate -i 0 -P 2 -o OUT` two seconds into its run, and its workers' PIDs."""
+    process = start_generate("-i", "0", "-P", "2", "-o", str(out), stderr=subprocess.PIPE)
+    time.sleep(2.0)
+    return process, children(process.pid)
 
 
 def children(pid: int) -> list[int]:
