@@ -5,7 +5,8 @@ and a batch never starts before the previous one ended."""
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from types import SimpleNamespace
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -29,14 +30,16 @@ class SimulatedClock:
 
 
 class WallClock:
-    """Lines stamped between the previous batch and now, in order."""
+    """Lines stamped between the previous batch and now, in order. `memory`
+    holds when the previous batch ended (`last`, 0.0 before the first):
+    processes that share one memory, taking turns, stamp one sequence."""
 
-    def __init__(self, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, now: Callable[[], float] = time.time, memory: Any = None) -> None:
         self.now = now
-        self.last: float | None = None
+        self.memory = memory if memory is not None else SimpleNamespace(last=0.0)
 
     def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
         now = self.now()
-        last = now if self.last is None else min(self.last, now)
-        self.last = now
+        last = min(self.memory.last or now, now)
+        self.memory.last = now
         return np.sort(last + rng.random(n) * (now - last))

@@ -31,6 +31,9 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from typing import Any, BinaryIO, Callable, Iterator
 
+import numpy as np
+
+from generators.clock import WallClock
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.child import run_child
 from harness.errors import RunFailed
@@ -52,7 +55,26 @@ class Shared(ctypes.Structure):
     """In memory the workers share; only the worker holding the turn adds to
     `lines` and `bytes` (whole batches written so far)."""
 
-    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64)]
+    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64),
+                ("last", ctypes.c_double)]  # --realtime: when the latest stamped batch ended
+
+
+class StampInTurn:
+    """--realtime with several workers: batch i's times start where batch
+    i-1's ended, whichever worker stamps it, because the workers take the
+    wall clock in turns, in batch order. (Each with a clock of its own, a
+    batch rendered a moment early would go back in time.)"""
+
+    def __init__(self, shared: Shared, mine: Any, following: Any) -> None:
+        self.clock = WallClock(memory=shared)
+        self.mine, self.following = mine, following
+
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        self.mine.acquire()
+        try:
+            return self.clock.times(first_line, n, rng)
+        finally:
+            self.following.release()
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -61,17 +83,23 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def worker(factory: LineFactory, lines: int, rank: int, turns: list[Any], shared: Shared, fd: int) -> dict[str, int]:
+def worker(factory: LineFactory, lines: int, rank: int, turns: Turns, shared: Shared, fd: int) -> dict[str, int]:
     """Render every N-th batch from `rank` and write each when its turn comes;
     the bad lines by kind that were written are the report. While the turn
     is elsewhere, the worker renders up to AHEAD batches ahead rather than
-    wait: batches take unequal times, and lock-step would idle a fifth of it."""
-    mine, following = turns[rank], turns[(rank + 1) % len(turns)]
-    plan = ((index, n) for index, n in batch_plan(lines, factory.spec.batch_lines) if index % len(turns) == rank)
+    wait: batches take unequal times, and lock-step would idle a fifth of it.
+    (Not with --realtime: a batch is stamped when rendered, and one rendered
+    ahead would hold up the clock's turns of the others.)"""
+    mine, following = turns.write[rank], turns.write[(rank + 1) % len(turns.write)]
+    ahead = AHEAD
+    if factory.spec.realtime:
+        factory.clock = StampInTurn(shared, turns.stamp[rank], turns.stamp[(rank + 1) % len(turns.stamp)])
+        ahead = 1
+    plan = ((index, n) for index, n in batch_plan(lines, factory.spec.batch_lines) if index % len(turns.write) == rank)
     pending: deque[Batch] = deque()
     bad: Counter[str] = Counter()
     while True:
-        if not (pending and mine.acquire(block=len(pending) >= AHEAD)):
+        if not (pending and mine.acquire(block=len(pending) >= ahead)):
             step = next(plan, None)
             if step is not None:
                 pending.append(factory.render(*step))
@@ -81,18 +109,33 @@ def worker(factory: LineFactory, lines: int, rank: int, turns: list[Any], shared
             mine.acquire()
         try:
             if shared.state != RUNNING:
-                return dict(bad)
+                return turns.leave(rank, bad)
             batch = pending.popleft()
             try:
                 write_all(fd, batch.data)
             except BrokenPipeError:
                 shared.state = CLOSED
-                return dict(bad)
+                return turns.leave(rank, bad)
             shared.lines += batch.lines
             shared.bytes += len(batch.data)
             bad.update(batch.bad)
         finally:
             following.release()
+
+
+class Turns:
+    """One semaphore per worker for writing, passed round in batch order;
+    and, for --realtime, the same for taking the clock."""
+
+    def __init__(self, context: Any, processes: int) -> None:
+        self.write = [context.Semaphore(1 if rank == 0 else 0) for rank in range(processes)]
+        self.stamp = [context.Semaphore(1 if rank == 0 else 0) for rank in range(processes)]
+
+    def leave(self, rank: int, bad: Counter[str]) -> dict[str, int]:
+        """A worker stopping early hands on the clock, so that none waits for
+        a batch that will not be stamped; its report is `bad`."""
+        self.stamp[(rank + 1) % len(self.stamp)].release()
+        return dict(bad)
 
 
 class OrderedOutput:
@@ -129,7 +172,7 @@ class OrderedOutput:
 
     def _together(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
         context = mp.get_context("fork")
-        turns = [context.Semaphore(1 if rank == 0 else 0) for rank in range(self.processes)]
+        turns = Turns(context, self.processes)
         shared = context.RawValue(Shared)
         fd = self.out.fileno()
         start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -74,6 +75,13 @@ def test_same_seed_same_bytes_whatever_the_process_count():
     assert run_cli("generate", "-i", "50000", "-s", "10", "-b", "5", "-q").stdout != one
 
 
+@pytest.mark.parametrize("processes", ["1", "3"])
+def test_realtime_stamps_never_go_back_whatever_the_process_count(processes):
+    result = run_cli("generate", "--realtime", "-l", "json", "-i", "300000", "-P", processes, "-q")
+    stamps = [json.loads(line)["@timestamp"] for line in result.stdout.splitlines()]
+    assert len(stamps) == 300_000 and stamps == sorted(stamps)
+
+
 def test_processes_report_the_same_bad_counts_as_one():
     summaries = [run_cli("generate", "-i", "30000", "-s", "3", "-b", "20", "-P", p, "-o", os.devnull).stderr.decode()
                  for p in ("1", "3")]
@@ -81,9 +89,10 @@ def test_processes_report_the_same_bad_counts_as_one():
     assert bad[0] == bad[1] and "truncated" in bad[0]
 
 
-def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path):
+@pytest.mark.parametrize("clock", [[], ["--realtime"]])
+def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path, clock):
     out = tmp_path / "out.log"
-    process, workers = endless_with_two_workers(out)
+    process, workers = endless_with_two_workers(out, *clock)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -142,9 +151,9 @@ def start_generate(*args: str, **popen) -> subprocess.Popen:
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen)
 
 
-def endless_with_two_workers(out) -> tuple[subprocess.Popen, list[int]]:
-    """`generate -i 0 -P 2 -o OUT` two seconds into its run, and its workers' PIDs."""
-    process = start_generate("-i", "0", "-P", "2", "-o", str(out), stderr=subprocess.PIPE)
+def endless_with_two_workers(out, *args: str) -> tuple[subprocess.Popen, list[int]]:
+    """`generate -i 0 -P 2 -o OUT ARGS` two seconds into its run, and its workers' PIDs."""
+    process = start_generate("-i", "0", "-P", "2", "-o", str(out), *args, stderr=subprocess.PIPE)
     time.sleep(2.0)
     return process, children(process.pid)
 
