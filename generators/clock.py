@@ -4,6 +4,7 @@ and a batch never starts before the previous one ended."""
 
 from __future__ import annotations
 
+import ctypes
 import time
 from types import SimpleNamespace
 from typing import Any, Callable, Protocol
@@ -43,3 +44,39 @@ class WallClock:
         last = min(self.memory.last or now, now)
         self.memory.last = now
         return np.sort(last + rng.random(n) * (now - last))
+
+
+class LastStamp(ctypes.Structure):
+    """A ClockInTurn's memory, in shared memory (multiprocessing's RawValue):
+    when the latest batch's stamps ended, and whether the turns are over."""
+
+    _fields_ = [("last", ctypes.c_double), ("stopped", ctypes.c_bool)]
+
+
+class ClockInTurn:
+    """--realtime with several processes rendering batches: batch i's times
+    start where batch i-1's ended, whichever process stamps it, because the
+    processes take one wall clock (a shared `memory`, see LastStamp) in
+    turns, in batch order: `mine` is this one's turn, `following` the next
+    one's. With a clock each, a batch rendered a moment early would go back
+    in time."""
+
+    def __init__(self, memory: Any, mine: Any, following: Any) -> None:
+        self.memory = memory
+        self.clock = WallClock(memory=memory)
+        self.mine, self.following = mine, following
+
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        if not self.memory.stopped:
+            self.mine.acquire()
+        try:
+            return self.clock.times(first_line, n, rng)
+        finally:
+            self.following.release()
+
+    def stop(self) -> None:
+        """This process stops before its share is done (the run is stopping):
+        the others no longer wait for turns, so that none waits for a batch
+        that will not be stamped."""
+        self.memory.stopped = True
+        self.following.release()

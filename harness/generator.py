@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from generators.clock import ClockInTurn
 from generators.factory import LineFactory, LineSpec
 from harness.ordered import batch_plan
 from harness.controls import WAIT_SLICE, Controls
@@ -110,9 +111,14 @@ def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
 
 
 def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls,
-                   piece_lines: int) -> dict:
+                   piece_lines: int, clock: ClockInTurn | None = None) -> dict:
+    """`clock`: with --realtime and several generators, the wall clock they
+    take in turns, so that stamps never go back from one batch to the next."""
     factory = LineFactory(spec)
+    if clock is not None:
+        factory.clock = clock
     fanout = Fanout(outlets, controls, piece_lines)
+    stopped = True
     try:
         fanout.begin()
         for index, n in batch_plan(lines, spec.batch_lines):
@@ -123,7 +129,11 @@ def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: l
             batch = factory.render(index, n)
             if not fanout.write(batch.data, batch.lines, index * spec.batch_lines, batch.bad):
                 break
+        else:
+            stopped = False  # every batch of this generator's share went out
     finally:
+        if clock is not None and stopped:
+            clock.stop()
         fanout.close()
     return {}
 

@@ -31,12 +31,11 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from typing import Any, BinaryIO, Callable, Iterator
 
-import numpy as np
-
-from generators.clock import WallClock
+from generators.clock import ClockInTurn
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.child import run_child
 from harness.errors import RunFailed
+from harness.turns import clocks_in_turn, ring
 
 JOIN_SECONDS = 5.0
 AHEAD = 3  # batches a worker may hold rendered while it waits for its turn
@@ -55,26 +54,7 @@ class Shared(ctypes.Structure):
     """In memory the workers share; only the worker holding the turn adds to
     `lines` and `bytes` (whole batches written so far)."""
 
-    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64),
-                ("last", ctypes.c_double)]  # --realtime: when the latest stamped batch ended
-
-
-class StampInTurn:
-    """--realtime with several workers: batch i's times start where batch
-    i-1's ended, whichever worker stamps it, because the workers take the
-    wall clock in turns, in batch order. (Each with a clock of its own, a
-    batch rendered a moment early would go back in time.)"""
-
-    def __init__(self, shared: Shared, mine: Any, following: Any) -> None:
-        self.clock = WallClock(memory=shared)
-        self.mine, self.following = mine, following
-
-    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        self.mine.acquire()
-        try:
-            return self.clock.times(first_line, n, rng)
-        finally:
-            self.following.release()
+    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64)]
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -83,21 +63,28 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def worker(factory: LineFactory, lines: int, rank: int, turns: Turns, shared: Shared, fd: int) -> dict[str, int]:
-    """Render every N-th batch from `rank` and write each when its turn comes;
-    the bad lines by kind that were written are the report. While the turn
-    is elsewhere, the worker renders up to AHEAD batches ahead rather than
-    wait: batches take unequal times, and lock-step would idle a fifth of it.
-    (Not with --realtime: a batch is stamped when rendered, and one rendered
-    ahead would hold up the clock's turns of the others.)"""
-    mine, following = turns.write[rank], turns.write[(rank + 1) % len(turns.write)]
-    ahead = AHEAD
-    if factory.spec.realtime:
-        factory.clock = StampInTurn(shared, turns.stamp[rank], turns.stamp[(rank + 1) % len(turns.stamp)])
-        ahead = 1
-    plan = ((index, n) for index, n in batch_plan(lines, factory.spec.batch_lines) if index % len(turns.write) == rank)
+def worker(factory: LineFactory, lines: int, rank: int, processes: int, turns: tuple[Any, Any],
+           clock: ClockInTurn | None, shared: Shared, fd: int) -> dict[str, int]:
+    """Render every `processes`-th batch from `rank` and write each when its turn comes
+    (`turns`: this worker's, the next one's); the bad lines by kind that were
+    written are the report. While the turn is elsewhere, the worker renders
+    up to AHEAD batches ahead rather than wait: batches take unequal times,
+    and lock-step would idle a fifth of it. (Not with --realtime's `clock`:
+    a batch is stamped when rendered, and one rendered ahead would hold up
+    the others' turns at the clock.)"""
+    mine, following = turns
+    if clock is not None:
+        factory.clock = clock
+    ahead = 1 if clock is not None else AHEAD
+    plan = ((index, n) for index, n in batch_plan(lines, factory.spec.batch_lines) if index % processes == rank)
     pending: deque[Batch] = deque()
     bad: Counter[str] = Counter()
+
+    def stop_early() -> dict[str, int]:
+        if clock is not None:
+            clock.stop()
+        return dict(bad)
+
     while True:
         if not (pending and mine.acquire(block=len(pending) >= ahead)):
             step = next(plan, None)
@@ -109,33 +96,18 @@ def worker(factory: LineFactory, lines: int, rank: int, turns: Turns, shared: Sh
             mine.acquire()
         try:
             if shared.state != RUNNING:
-                return turns.leave(rank, bad)
+                return stop_early()
             batch = pending.popleft()
             try:
                 write_all(fd, batch.data)
             except BrokenPipeError:
                 shared.state = CLOSED
-                return turns.leave(rank, bad)
+                return stop_early()
             shared.lines += batch.lines
             shared.bytes += len(batch.data)
             bad.update(batch.bad)
         finally:
             following.release()
-
-
-class Turns:
-    """One semaphore per worker for writing, passed round in batch order;
-    and, for --realtime, the same for taking the clock."""
-
-    def __init__(self, context: Any, processes: int) -> None:
-        self.write = [context.Semaphore(1 if rank == 0 else 0) for rank in range(processes)]
-        self.stamp = [context.Semaphore(1 if rank == 0 else 0) for rank in range(processes)]
-
-    def leave(self, rank: int, bad: Counter[str]) -> dict[str, int]:
-        """A worker stopping early hands on the clock, so that none waits for
-        a batch that will not be stamped; its report is `bad`."""
-        self.stamp[(rank + 1) % len(self.stamp)].release()
-        return dict(bad)
 
 
 class OrderedOutput:
@@ -172,7 +144,8 @@ class OrderedOutput:
 
     def _together(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
         context = mp.get_context("fork")
-        turns = Turns(context, self.processes)
+        turns = ring(context, self.processes)
+        clocks = clocks_in_turn(context, self.processes, self.spec.realtime)
         shared = context.RawValue(Shared)
         fd = self.out.fileno()
         start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
@@ -183,7 +156,8 @@ class OrderedOutput:
             for rank in range(self.processes):
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                          args=(send, worker, factory, self.goal, rank, turns, shared, fd))
+                                          args=(send, worker, factory, self.goal, rank, self.processes, turns[rank], clocks[rank],
+                                                shared, fd))
                 process.start()
                 send.close()
                 workers.append((receive, process))

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from harness.controls import WAIT_SLICE, Controls
-from harness.pacing import Pacer
+from harness.pacing import SEND_EVERY, Pacer
 from harness.ring import Ring, RingBatch, RingHandle
 from harness.runspec import SinkTarget
 from harness.stats import StatsBoard
@@ -48,22 +48,36 @@ class Inbox:
 
     def next(self, timeout: float) -> RingBatch | None:
         for attempt in (0, 1):
-            for i, ring in enumerate(self.rings):
-                if self.heads[i] is None and self.open[i]:
-                    try:
-                        self.heads[i] = ring.read(timeout=0)
-                    except EOFError:
-                        self.open[i] = False
-            waiting = [i for i, head in enumerate(self.heads) if head is not None]
-            if waiting:
-                first = min(waiting, key=lambda i: self.heads[i].seq)
-                batch, self.heads[first] = self.heads[first], None
+            self._read_heads()
+            if (batch := self._take_first(None)) is not None:
                 return batch
             if not any(self.open):
                 raise Exhausted
             if attempt == 0 and not self.doorbell.acquire(timeout=timeout):
                 return None
         return None
+
+    def earlier(self, seq: int) -> RingBatch | None:
+        """A batch that has come, meanwhile, from before `seq` (another
+        generator was slower to write it); None if there is none."""
+        self._read_heads()
+        return self._take_first(seq)
+
+    def _read_heads(self) -> None:
+        for i, ring in enumerate(self.rings):
+            if self.heads[i] is None and self.open[i]:
+                try:
+                    self.heads[i] = ring.read(timeout=0)
+                except EOFError:
+                    self.open[i] = False
+
+    def _take_first(self, before: int | None) -> RingBatch | None:
+        waiting = [i for i, head in enumerate(self.heads) if head is not None and (before is None or head.seq < before)]
+        if not waiting:
+            return None
+        first = min(waiting, key=lambda i: self.heads[i].seq)
+        batch, self.heads[first] = self.heads[first], None
+        return batch
 
     def close(self) -> None:
         for ring in self.rings:
@@ -74,8 +88,10 @@ class Inbox:
 class Producer:
     """One producer process's state: its sink, its stat slot, what failed."""
 
-    def __init__(self, target: SinkTarget, sink: Any, slot: Any, controls: Controls, pacer: Pacer | None) -> None:
+    def __init__(self, target: SinkTarget, sink: Any, slot: Any, controls: Controls, pacer: Pacer | None,
+                 inbox: Inbox) -> None:
         self.target, self.sink, self.slot, self.controls, self.pacer = target, sink, slot, controls, pacer
+        self.inbox = inbox
         self.publish = slot.histogram("publish")
         self.failures: Counter[str] = Counter()
         self.last_send = 0.0
@@ -131,10 +147,16 @@ class Producer:
         offset, line = 0, batch.seq
         end_line = batch.seq + batch.lines
         while line < end_line and not self.controls.abort.is_set():
-            chunk = self.chunk(batch, line, end_line)
-            if chunk is None:
+            take, intended = self.chunk(batch, line, end_line)
+            if not take:
+                # While this batch waits for its time, another generator may
+                # have written an earlier one (both were due at once, at the
+                # start): it goes first, or its lines would wait for these.
+                if (earlier := self.inbox.earlier(line)) is not None:
+                    self.deliver(earlier)
+                else:
+                    self.idle(min(intended, time.time() + SEND_EVERY))
                 continue
-            take, intended = chunk
             stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
             if self.pacer is not None and take > 1:
                 if len(self.spreads) >= SPREADS_KEPT:
@@ -148,9 +170,9 @@ class Producer:
             offset, line = stop, line + take
             self.settle(self.sink.poll(0))
 
-    def chunk(self, batch: RingBatch, line: int, end_line: int) -> tuple[int, float] | None:
-        """(lines to send now, their intended time), or None after waiting
-        for the next line to fall due."""
+    def chunk(self, batch: RingBatch, line: int, end_line: int) -> tuple[int, float]:
+        """(lines to send now, their intended time), or (0, when the next
+        line falls due)."""
         pacer = self.pacer
         if pacer is None:
             return end_line - line, batch.created
@@ -158,11 +180,7 @@ class Producer:
         if self.controls.stop.is_set():  # draining after Ctrl-C: no more pacing
             return end_line - line, pacer.intended(line, now)
         take, when = pacer.next_send(now, line, end_line, self.last_send)
-        if not take:
-            self.slot.set("lag_us", 0)
-            self.idle(when)
-            return None
-        self.slot.set("lag_us", int(max(0.0, now - when) * 1e6))
+        self.slot.set("lag_us", int(max(0.0, now - when) * 1e6) if take else 0)
         return take, when
 
 
@@ -171,7 +189,7 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
     sink.open()
     inbox = Inbox(rings, doorbell)
     board = StatsBoard.attach(controls.board)
-    producer = Producer(target, sink, board.slot(controls.slot), controls, controls.begin())
+    producer = Producer(target, sink, board.slot(controls.slot), controls, controls.begin(), inbox)
     try:
         while not controls.abort.is_set():
             try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from typing import Any, Iterable
 
+from generators.factory import LineSpec
 from harness.child import run_child
 from harness.controls import WAIT_SLICE, Controls
 from harness.generator import Outlet, generator_role, reader_role
@@ -32,6 +33,7 @@ from harness.ring import Ring
 from harness.runspec import RunSpec, SinkTarget
 from harness.stats import StatsBoard
 from harness.topology import Plan, plan
+from harness.turns import clocks_in_turn
 
 JOIN_SECONDS = 10.0
 READY_SECONDS = 60.0
@@ -114,11 +116,14 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             children[name] = (process, receive)
 
         piece_lines = _piece_lines(spec)
+        realtime = isinstance(spec.source, LineSpec) and spec.source.realtime
+        clocks = clocks_in_turn(context, len(topology.role("generator")), realtime)
         reader: threading.Thread | None = None
         reader_result: dict[str, Any] = {}
         for p in topology.processes:
             if p.role == "generator":
-                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot), piece_lines)
+                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot), piece_lines,
+                      clocks[p.rank])
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
                 start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))

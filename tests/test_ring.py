@@ -247,3 +247,22 @@ def test_a_run_with_a_spawned_attacher_leaves_no_warning_from_the_resource_track
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert not (Path("/dev/shm") / done.stdout.strip().lstrip("/")).exists()
+
+
+def test_a_producer_inbox_hands_over_an_earlier_batch_that_came_late(ring_of):
+    """Two generators write at once at the start of a paced run: the one with
+    the later batch may be quicker. A producer pacing that later batch must
+    still get the earlier one as soon as it comes."""
+    from harness.producer import Inbox
+
+    first, second = ring_of(1 << 16), ring_of(1 << 16)
+    inbox = Inbox([first.handle, second.handle], threading.Semaphore(0))
+    second.write(b"line 4096\n", 1, 0.0, 4096, timeout=1)
+    assert inbox.next(timeout=1).seq == 4096
+    assert inbox.earlier(4096) is None
+    first.write(b"line 0\n", 1, 0.0, 0, timeout=1)
+    second.write(b"line 8192\n", 1, 0.0, 8192, timeout=1)
+    assert inbox.earlier(4096).seq == 0
+    assert inbox.earlier(4096) is None
+    assert inbox.next(timeout=1).seq == 8192
+    inbox.close()
