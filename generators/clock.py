@@ -1,6 +1,7 @@
 """When each line happened: a simulated clock (deterministic, the default) or
 the wall clock (`--realtime`). Both give non-decreasing times within a batch,
-and a batch never starts before the previous one ended."""
+and a batch never starts before the previous one ended, also when several
+processes render the batches (the wall clock then through ClockInTurn)."""
 
 from __future__ import annotations
 
