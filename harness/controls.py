@@ -3,7 +3,6 @@ to end (stop: finish what is in flight; abort: drop everything)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 

@@ -10,7 +10,6 @@ sink makes every line that fell due meanwhile late: no coordinated omission.
 from __future__ import annotations
 
 import importlib
-import math
 import time
 from collections import Counter
 from typing import Any

@@ -128,14 +128,14 @@ def path_of(target: str) -> str:
 # --- Apache and nginx: the Common Log Format family ---------------------------------------
 
 CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
-CLF_HEAD = (rf'(?P<ip>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+CLF_HEAD = (r'(?P<ip>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] '
             r'"(?P<method>\S+) (?P<target>\S+) (?P<protocol>\S+)" (?P<status>\S+) (?P<size>\S+)')
 QUOTED_TAIL = r' "(?P<referer>[^"]*)" "(?P<agent>[^"]*)"'
 UPSTREAM = rf'(?:{SECONDS}|-)'
 COMMON = re.compile(CLF_HEAD)
 COMBINED = re.compile(CLF_HEAD + QUOTED_TAIL)
 NGINX = re.compile(CLF_HEAD + QUOTED_TAIL +
-                   rf' rt=(?P<rt>\S+) uct="(?P<uct>[^"]*)" uht="(?P<uht>[^"]*)" urt="(?P<urt>[^"]*)"')
+                   r' rt=(?P<rt>\S+) uct="(?P<uct>[^"]*)" uht="(?P<uht>[^"]*)" urt="(?P<urt>[^"]*)"')
 
 
 def clf(found: re.Match, dash_size: bool = True) -> Record:

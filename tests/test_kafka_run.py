@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import jsonschema
 from hdrh.histogram import HdrHistogram

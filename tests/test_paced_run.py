@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 import time
 
-import pytest
-
 from generators.factory import LineSpec
 from harness import schedule
 from harness.runspec import RunSpec, SinkTarget
