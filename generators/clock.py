@@ -44,7 +44,22 @@ class WallClock:
         now = self.now()
         last = min(self.memory.last or now, now)
         self.memory.last = now
-        return np.sort(last + rng.random(n) * (now - last))
+        return spread(last, now, n, rng)
+
+
+class WindowClock:
+    """Times within a window set from outside before each batch (--realtime
+    with `generate -P`: taken when the batch is claimed, in batch order)."""
+
+    start = end = 0.0
+
+    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        return spread(self.start, self.end, n, rng)
+
+
+def spread(start: float, end: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` sorted random times between `start` and `end`."""
+    return np.sort(start + rng.random(n) * (end - start))
 
 
 class LastStamp(ctypes.Structure):

@@ -1,16 +1,16 @@
 """Batches of lines written to one output in batch order, by one process or
-by N generator processes taking turns.
+by N generator processes.
 
-    worker 0: render batch 0 ── wait turn ── write ── pass turn ─┐
-    worker 1: render batch 1 ── wait turn ── write ── pass turn ─┤
-    worker 0: render batch 2 ── wait turn ...  <─────────────────┘
+    worker A: claim 0 ── render ── write 0 ── claim 2 ── render ── (wait for 1) ── write 2
+    worker B: claim 1 ── render ──────── (wait for 0) ── write 1 ── claim 3 ...
 
 Batch i depends only on the seed and i, so the output is the same whatever N
 is, and whole batches (whole lines) are the unit: nothing is torn or
-interleaved. Each worker writes its own batches straight to the inherited
-output file descriptor, so no process copies another's bytes; the parent only
-watches. A worker holds at most AHEAD batches, so memory stays flat however
-long the run.
+interleaved. A worker claims the next batch nobody has, and writes it
+straight to the inherited output file descriptor once every batch before it
+is written; no process copies another's bytes, and the parent only watches.
+A worker holds at most AHEAD batches, so memory stays flat however long the
+run.
 
 Unlike the harness, which spawns, the workers here are forked from a parent
 that has already built the line factory: a `generate -P 2` of two million
@@ -31,11 +31,11 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from typing import Any, BinaryIO, Callable, Iterator
 
-from generators.clock import ClockInTurn
+from generators.clock import WindowClock
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.child import run_child
 from harness.errors import RunFailed
-from harness.turns import clocks_in_turn, ring
+from harness.controls import WAIT_SLICE
 
 JOIN_SECONDS = 5.0
 AHEAD = 3  # batches a worker may hold rendered while it waits for its turn
@@ -51,10 +51,13 @@ def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
 
 
 class Shared(ctypes.Structure):
-    """In memory the workers share; only the worker holding the turn adds to
-    `lines` and `bytes` (whole batches written so far)."""
+    """In memory the workers share. `claimed` and `last` change under the
+    turn's lock; `lines`, `bytes` and `next` only by the worker writing."""
 
-    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64)]
+    _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64),
+                ("claimed", ctypes.c_int64),  # batches handed out so far
+                ("next", ctypes.c_int64),  # the batch to write next
+                ("last", ctypes.c_double)]  # --realtime: when the latest claimed batch's time window ended
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -63,51 +66,73 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def worker(factory: LineFactory, lines: int, rank: int, processes: int, turns: tuple[Any, Any],
-           clock: ClockInTurn | None, shared: Shared, fd: int) -> dict[str, int]:
-    """Render every `processes`-th batch from `rank` and write each when its turn comes
-    (`turns`: this worker's, the next one's); the bad lines by kind that were
-    written are the report. While the turn is elsewhere, the worker renders
-    up to AHEAD batches ahead rather than wait: batches take unequal times,
-    and lock-step would idle a fifth of it. (Not with --realtime's `clock`:
-    a batch is stamped when rendered, and one rendered ahead would hold up
-    the others' turns at the clock.)"""
-    mine, following = turns
-    if clock is not None:
-        factory.clock = clock
-    ahead = 1 if clock is not None else AHEAD
-    plan = ((index, n) for index, n in batch_plan(lines, factory.spec.batch_lines) if index % processes == rank)
-    pending: deque[Batch] = deque()
-    bad: Counter[str] = Counter()
+class Worker:
+    """One generator process: claims the next batch nobody has, renders it,
+    and writes it once every batch before it is written. It claims up to
+    AHEAD batches ahead while another writes, and claims whatever comes next,
+    so a worker that the machine slows down claims fewer: two run at the sum
+    of their speeds, not at twice the slower one's (with batches dealt out
+    in turn, they did)."""
 
-    def stop_early() -> dict[str, int]:
-        if clock is not None:
-            clock.stop()
-        return dict(bad)
+    def __init__(self, factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int) -> None:
+        self.factory, self.shared, self.turn, self.fd = factory, shared, turn, fd
+        self.lines = lines
+        self.window = WindowClock() if factory.spec.realtime else None
+        if self.window is not None:
+            factory.clock = self.window
+        self.bad: Counter[str] = Counter()
 
-    while True:
-        if not (pending and mine.acquire(block=len(pending) >= ahead)):
-            step = next(plan, None)
-            if step is not None:
-                pending.append(factory.render(*step))
-                continue
-            if not pending:
-                return dict(bad)
-            mine.acquire()
+    def run(self) -> dict[str, int]:
+        """The bad lines by kind that this worker wrote."""
+        shared, pending = self.shared, deque[tuple[int, Batch]]()
+        while shared.state == RUNNING:
+            if pending and shared.next == pending[0][0]:
+                self.write(*pending.popleft())
+            elif len(pending) < AHEAD and (claim := self.claim()) is not None:
+                pending.append((claim, self.factory.render(claim, self.size(claim))))
+            elif not pending:
+                break
+            else:
+                with self.turn:
+                    self.turn.wait_for(lambda: shared.next == pending[0][0] or shared.state != RUNNING, WAIT_SLICE)
+        return dict(self.bad)
+
+    def claim(self) -> int | None:
+        """The next batch nobody has claimed (None: none is left). With
+        --realtime, its time window is taken in the same breath, so that
+        windows follow the batches' order whoever renders them."""
+        with self.turn:
+            index = self.shared.claimed
+            if self.lines and index * self.factory.spec.batch_lines >= self.lines:
+                return None
+            self.shared.claimed = index + 1
+            if self.window is not None:
+                now = time.time()
+                self.window.start, self.window.end = min(self.shared.last or now, now), now
+                self.shared.last = now
+        return index
+
+    def size(self, index: int) -> int:
+        batch_lines = self.factory.spec.batch_lines
+        return batch_lines if not self.lines else min(batch_lines, self.lines - index * batch_lines)
+
+    def write(self, index: int, batch: Batch) -> None:
+        shared = self.shared
         try:
-            if shared.state != RUNNING:
-                return stop_early()
-            batch = pending.popleft()
-            try:
-                write_all(fd, batch.data)
-            except BrokenPipeError:
-                shared.state = CLOSED
-                return stop_early()
+            write_all(self.fd, batch.data)
+        except BrokenPipeError:
+            shared.state = CLOSED
+        else:
             shared.lines += batch.lines
             shared.bytes += len(batch.data)
-            bad.update(batch.bad)
-        finally:
-            following.release()
+            self.bad.update(batch.bad)
+        with self.turn:
+            shared.next = index + 1
+            self.turn.notify_all()
+
+
+def worker(factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int) -> dict[str, int]:
+    return Worker(factory, lines, shared, turn, fd).run()
 
 
 class OrderedOutput:
@@ -144,8 +169,7 @@ class OrderedOutput:
 
     def _together(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
         context = mp.get_context("fork")
-        turns = ring(context, self.processes)
-        clocks = clocks_in_turn(context, self.processes, self.spec.realtime)
+        turn = context.Condition()
         shared = context.RawValue(Shared)
         fd = self.out.fileno()
         start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
@@ -156,8 +180,7 @@ class OrderedOutput:
             for rank in range(self.processes):
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                          args=(send, worker, factory, self.goal, rank, self.processes, turns[rank], clocks[rank],
-                                                shared, fd))
+                                          args=(send, worker, factory, self.goal, shared, turn, fd))
                 process.start()
                 send.close()
                 workers.append((receive, process))
@@ -165,7 +188,7 @@ class OrderedOutput:
             try:
                 self._watch(waiting, shared, progress)
             except KeyboardInterrupt:
-                shared.state = STOP  # each worker stops at its next turn and reports
+                shared.state = STOP  # each worker stops within WAIT_SLICE and reports
                 self._watch(waiting, shared, progress)
         except RunFailed as failure:
             self._end(workers, shared)  # nobody writes any more
