@@ -34,20 +34,25 @@ from typing import Any, BinaryIO, Callable, Iterator
 from generators.clock import WindowClock
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.child import run_child
-from harness.errors import RunFailed
 from harness.controls import WAIT_SLICE
+from harness.errors import RunFailed
 
 JOIN_SECONDS = 5.0
-AHEAD = 3  # batches a worker may hold rendered while it waits for its turn
-RUNNING, STOP, CLOSED = 0, 1, 2  # shared state: go on / stop at the next turn / the reader went away
+AHEAD = 3  # batches a worker may hold rendered, waiting for the batches before them to be written
+RUNNING, STOP, CLOSED = 0, 1, 2  # shared state: go on / stop (within WAIT_SLICE) / the reader went away
 
 
 def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
     """(batch index, line count) for a run of `lines` lines; 0 is endless."""
     index = 0
-    while lines == 0 or index * batch_lines < lines:
-        yield index, batch_lines if lines == 0 else min(batch_lines, lines - index * batch_lines)
+    while n := batch_size(index, lines, batch_lines):
+        yield index, n
         index += 1
+
+
+def batch_size(index: int, lines: int, batch_lines: int) -> int:
+    """Lines in batch `index` of a run of `lines` lines (0: endless); 0 past its end."""
+    return batch_lines if lines == 0 else max(0, min(batch_lines, lines - index * batch_lines))
 
 
 class Shared(ctypes.Structure):
@@ -89,7 +94,7 @@ class Worker:
             if pending and shared.next == pending[0][0]:
                 self.write(*pending.popleft())
             elif len(pending) < AHEAD and (claim := self.claim()) is not None:
-                pending.append((claim, self.factory.render(claim, self.size(claim))))
+                pending.append((claim[0], self.factory.render(*claim)))
             elif not pending:
                 break
             else:
@@ -97,24 +102,22 @@ class Worker:
                     self.turn.wait_for(lambda: shared.next == pending[0][0] or shared.state != RUNNING, WAIT_SLICE)
         return dict(self.bad)
 
-    def claim(self) -> int | None:
-        """The next batch nobody has claimed (None: none is left). With
-        --realtime, its time window is taken in the same breath, so that
-        windows follow the batches' order whoever renders them."""
+    def claim(self) -> tuple[int, int] | None:
+        """(index, lines) of the next batch nobody has claimed; None when
+        none is left. With --realtime, its time window is taken in the same
+        breath, so that windows follow the batches' order whoever renders
+        them."""
         with self.turn:
             index = self.shared.claimed
-            if self.lines and index * self.factory.spec.batch_lines >= self.lines:
+            n = batch_size(index, self.lines, self.factory.spec.batch_lines)
+            if not n:
                 return None
             self.shared.claimed = index + 1
             if self.window is not None:
                 now = time.time()
                 self.window.start, self.window.end = min(self.shared.last or now, now), now
                 self.shared.last = now
-        return index
-
-    def size(self, index: int) -> int:
-        batch_lines = self.factory.spec.batch_lines
-        return batch_lines if not self.lines else min(batch_lines, self.lines - index * batch_lines)
+        return index, n
 
     def write(self, index: int, batch: Batch) -> None:
         shared = self.shared
