@@ -41,10 +41,14 @@ class WallClock:
         self.memory = memory if memory is not None else SimpleNamespace(last=0.0)
 
     def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        return spread(*self.window(), n, rng)
+
+    def window(self) -> tuple[float, float]:
+        """(when the previous batch ended, now): the next batch's times."""
         now = self.now()
         last = min(self.memory.last or now, now)
         self.memory.last = now
-        return spread(last, now, n, rng)
+        return last, now
 
 
 class WindowClock:

@@ -31,7 +31,7 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from typing import Any, BinaryIO, Callable, Iterator
 
-from generators.clock import WindowClock
+from generators.clock import WallClock, WindowClock
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.child import run_child
 from harness.controls import WAIT_SLICE
@@ -82,8 +82,11 @@ class Worker:
     def __init__(self, factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int) -> None:
         self.factory, self.shared, self.turn, self.fd = factory, shared, turn, fd
         self.lines = lines
-        self.window = WindowClock() if factory.spec.realtime else None
-        if self.window is not None:
+        # --realtime: the wall clock the workers share (its memory is `shared`),
+        # read at each claim into the window the factory stamps from.
+        self.wall = WallClock(memory=shared) if factory.spec.realtime else None
+        self.window = WindowClock()
+        if self.wall is not None:
             factory.clock = self.window
         self.bad: Counter[str] = Counter()
 
@@ -113,10 +116,8 @@ class Worker:
             if not n:
                 return None
             self.shared.claimed = index + 1
-            if self.window is not None:
-                now = time.time()
-                self.window.start, self.window.end = min(self.shared.last or now, now), now
-                self.shared.last = now
+            if self.wall is not None:
+                self.window.start, self.window.end = self.wall.window()
         return index, n
 
     def write(self, index: int, batch: Batch) -> None:

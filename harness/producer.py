@@ -129,8 +129,9 @@ class Producer:
 
     def idle(self, until: float) -> None:
         """Wait for acks (a sink like Kafka blocks in poll), then sleep the
-        rest; at most WAIT_SLICE, so that the stop flag is read in time."""
-        until = min(until, time.time() + WAIT_SLICE)
+        rest; at most SEND_EVERY, so that the stop flag and the inbox (for an
+        earlier batch) are looked at again in time."""
+        until = min(until, time.time() + SEND_EVERY)
         self.settle(self.sink.poll(max(0.0, until - time.time())))
         rest = until - time.time()
         if rest > 0:
@@ -154,7 +155,7 @@ class Producer:
                 if (earlier := self.inbox.earlier(line)) is not None:
                     self.deliver(earlier)
                 else:
-                    self.idle(min(intended, time.time() + SEND_EVERY))
+                    self.idle(intended)
                 continue
             stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
             if self.pacer is not None and take > 1:

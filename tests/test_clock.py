@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from generators.clock import ClockInTurn
+from harness.turns import ring
 
 
 def clocks(processes: int) -> list[ClockInTurn]:
     memory = SimpleNamespace(last=0.0, stopped=False)
-    turns = [threading.Semaphore(1 if rank == 0 else 0) for rank in range(processes)]
-    return [ClockInTurn(memory, turns[rank], turns[(rank + 1) % processes]) for rank in range(processes)]
+    return [ClockInTurn(memory, mine, following) for mine, following in ring(threading, processes)]
 
 
 def stamp(clock: ClockInTurn, batches: list[int], out: dict[int, np.ndarray], stop_after: int | None = None) -> None:
