@@ -14,7 +14,7 @@ from typing import Sequence
 
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
-    from harness.profile import add_set_argument
+    from harness.profile_overrides import add_set_argument
 
     parser.add_argument("profile", nargs="?", default=None, metavar="NAME|PATH",
                         help="a profile to check and print (secrets left out)")

@@ -43,7 +43,7 @@ def profile_given(argv: Sequence[str]) -> bool:
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no live view, only the summary")
     if profile_given(argv):
-        from harness.profile import add_set_argument
+        from harness.profile_overrides import add_set_argument
 
         parser.add_argument("profile", metavar="NAME|PATH", help="a profile name (logstorm profiles) or a TOML file")
         add_set_argument(parser)
