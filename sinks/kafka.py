@@ -16,138 +16,34 @@ latency; otherwise librdkafka stamps the time of produce(), which is cheaper.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import os
 import random
 import re
 import sys
 import time
 from collections import deque
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from functools import partial
 from operator import length_hint
 from typing import Callable
 
 from harness.errors import UserError
-from harness.options import number
+from sinks import kafka_options
 from sinks.base import Ack
 from sinks.kafka_log import Captured, log_error, stderr_logger
+from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, with_bootstrap
 from sinks.kafka_verify import fingerprint_sum
 
 NAME = "kafka"
 HELP = "produce each line as one Kafka message (embedded broker by default)"
+# The sink interface's flags and their checks live in sinks/kafka_options.py.
+add_arguments = kafka_options.add_arguments
+options = kafka_options.options
 
-EMBEDDED = "embedded"
-COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
-ACKS = ("all", "-1", "0", "1")
 CHECK_TIMEOUT = 10.0  # metadata wait in check(): the unreachable-broker verdict comes well within 15 s
 IN_FLIGHT_SLICE = 0.001  # poll() waits in 1 ms steps while messages are in flight: successes wake nobody
 FULL_QUEUE_WAIT = 0.001
 CLOSE_GRACE = 1.0  # after a purge, for its failure reports to be served
-# Throughput defaults; any -e overrides them. A deep local queue (librdkafka
-# holds 100,000 messages by default) rides out broker pauses; a short linger
-# measured faster on the embedded broker than a long one (20 ms: about a
-# third fewer msg/s than 1-5 ms), since full batches leave by size anyway.
-THROUGHPUT_DEFAULTS = {
-    "linger.ms": "2",
-    "batch.size": "1048576",
-    "batch.num.messages": "100000",
-    "queue.buffering.max.messages": "500000",
-    "queue.buffering.max.kbytes": "262144",
-}
 IPV4 = re.compile(rb"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-
-
-@dataclass(frozen=True)
-class Options:
-    brokers: tuple[str, ...] = (EMBEDDED,)
-    topic: str = "logstorm"
-    config: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # -e pairs may hold secrets too
-    sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
-    partitions: int | None = None
-    acks: str = "all"
-    compression: str = "lz4"
-    key: str = "none"  # none, random, ip, field:N
-    delivery_timeout: float = 30.0
-    verify: bool = False
-    e2e: bool = False
-    embedded: bool = False  # brokers holds the address of the broker the supervisor started
-
-    @property
-    def bootstrap(self) -> str:
-        return ",".join(self.brokers)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", action="append", default=None, metavar="HOST:PORT",
-                       help="bootstrap broker; repeatable, comma lists too. 'embedded' (the default) starts a "
-                            "Tansu broker on a free 127.0.0.1 port for the run; it keeps every message in memory "
-                            "(about 220 MB per million 216-byte lines)")
-    parser.add_argument("--topic", default="logstorm", help="topic to produce to (default logstorm)")
-    parser.add_argument("-e", "--config", action="append", default=[], metavar="KEY=VALUE",
-                       help="librdkafka producer setting, passed untouched and overriding logstorm's; repeatable")
-    parser.add_argument("--sasl-username", default=os.environ.get("SASL_USERNAME"),
-                       help="SASL user name (default: $SASL_USERNAME)")
-    parser.add_argument("--sasl-password", default=os.environ.get("SASL_PASSWORD"),
-                       help="SASL password (default: $SASL_PASSWORD); never printed")
-    parser.add_argument("--partitions", type=number(int, 1, 100_000), default=None, metavar="N",
-                       help="create the topic with N partitions if it does not exist")
-    parser.add_argument("--acks", default="all", choices=ACKS, help="acknowledgements the broker waits for (default all)")
-    parser.add_argument("--compression", default="lz4", choices=COMPRESSIONS,
-                        help="compression codec (default lz4: on the embedded broker it saves about half the "
-                             "broker's CPU and three quarters of its memory; none sends raw lines)")
-    parser.add_argument("--key", default="none", metavar="none|random|ip|field:N",
-                       help="message key: none (default), random, ip (the line's first IPv4 address) "
-                            "or field:N (its Nth whitespace-separated field, from 1)")
-    parser.add_argument("--delivery-timeout", type=number(float, 0, low_open=True), default=30.0, metavar="SECONDS",
-                       help="give up on a message not delivered within this time (default 30)")
-    parser.add_argument("--verify", action="store_true",
-                       help="after the run, consume the topic and check every delivered line arrived exactly once")
-    parser.add_argument("--e2e", action="store_true",
-                       help="measure end-to-end latency with a consumer reading while the run produces")
-
-
-def options(args: argparse.Namespace) -> Options:
-    brokers = tuple(b.strip() for value in (args.broker or [EMBEDDED]) for b in value.split(",") if b.strip())
-    if not brokers:
-        raise UserError("--broker is empty")
-    if EMBEDDED in brokers and len(brokers) > 1:
-        raise UserError("--broker embedded cannot be combined with other brokers")
-    if not args.topic.strip():
-        raise UserError("--topic is empty")
-    return Options(brokers=brokers, topic=args.topic, config=tuple(split_setting(s) for s in args.config),
-                   sasl_username=args.sasl_username or None, sasl_password=args.sasl_password or None,
-                   partitions=args.partitions, acks=args.acks, compression=args.compression,
-                   key=parse_key(args.key), delivery_timeout=args.delivery_timeout, verify=args.verify, e2e=args.e2e)
-
-
-def split_setting(text: str) -> tuple[str, str]:
-    """`-e key=value`, split at the first '=' so values may hold '='."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise UserError(f"-e {text.split('=')[0]!r}: expected KEY=VALUE")
-    return key.strip(), value
-
-
-def parse_key(text: str) -> str:
-    if text in ("none", "random", "ip"):
-        return text
-    if text.startswith("field:") and text[6:].isdigit() and int(text[6:]) >= 1:
-        return text
-    raise UserError(f"--key {text!r}: expected none, random, ip or field:N with N >= 1")
-
-
-def needs_embedded(options: Options) -> bool:
-    """True when the supervisor must start an EmbeddedBroker for this run."""
-    return options.brokers == (EMBEDDED,)
-
-
-def with_bootstrap(options: Options, bootstrap: str) -> Options:
-    """The options pointed at the embedded broker the supervisor started."""
-    return dataclasses.replace(options, brokers=(bootstrap,), embedded=True)
 
 
 def prepare(options: Options, resources: ExitStack) -> Options:
@@ -159,31 +55,6 @@ def prepare(options: Options, resources: ExitStack) -> Options:
 
     broker = resources.enter_context(EmbeddedBroker().start())
     return with_bootstrap(options, broker.bootstrap)
-
-
-def client_config(options: Options) -> dict[str, str]:
-    """What any client (producer, admin, consumer) needs to reach the cluster:
-    the bootstrap address, SASL credentials and the user's -e settings."""
-    if needs_embedded(options):
-        raise ValueError("start the embedded broker and call with_bootstrap() first")
-    config = {"bootstrap.servers": options.bootstrap}
-    # The embedded broker has no authentication: SASL_* left in the shell must not break the default run.
-    if options.sasl_username and not options.embedded:
-        config |= {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
-                   "sasl.username": options.sasl_username, "sasl.password": options.sasl_password or ""}
-    return config | dict(options.config)
-
-
-def producer_config(options: Options) -> dict[str, object]:
-    """The producer's librdkafka settings: ours first, the user's -e last."""
-    timeout_ms = str(max(1, round(options.delivery_timeout * 1000)))
-    ours = THROUGHPUT_DEFAULTS | {
-        "acks": options.acks,
-        "compression.type": options.compression,
-        "message.timeout.ms": timeout_ms,  # the same setting as delivery.timeout.ms
-        "delivery.report.only.error": True,  # confluent-kafka wants a bool here
-    }
-    return ours | client_config(options)
 
 
 def check(options: Options) -> None:

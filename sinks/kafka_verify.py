@@ -149,8 +149,8 @@ def _values(messages: list, floor: int | None) -> list[bytes]:
 def _consumer(options):
     from confluent_kafka import Consumer
 
-    from sinks.kafka import client_config
     from sinks.kafka_log import stderr_logger
+    from sinks.kafka_options import client_config
 
     config = client_config(options) | {
         "group.id": "logstorm-verify",  # required by librdkafka even when no group is joined

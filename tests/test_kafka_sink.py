@@ -18,7 +18,7 @@ import pytest
 from generators.factory import LineFactory, LineSpec
 from harness.broker import EmbeddedBroker
 from harness.errors import UserError
-from sinks import kafka
+from sinks import kafka, kafka_options
 from sinks.kafka_verify import e2e_consumer, partition_counts, read_topic, verify
 from tests.fixtures.common import ROOT
 
@@ -162,7 +162,7 @@ def test_key_functions():
 
 
 def test_config_splits_at_the_first_equals_and_overrides_defaults():
-    assert kafka.split_setting("sasl.jaas.config=a=b") == ("sasl.jaas.config", "a=b")
+    assert kafka_options.split_setting("sasl.jaas.config=a=b") == ("sasl.jaas.config", "a=b")
     options = make("--broker", "h:1", "-e", "linger.ms=1", "-e", "sasl.jaas.config=x=y=z", "--acks", "1",
                    "--compression", "lz4", "--delivery-timeout", "2.5")
     config = kafka.producer_config(options)
