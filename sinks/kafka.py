@@ -51,7 +51,7 @@ def prepare(options: Options, resources: ExitStack) -> Options:
     (stopped when `resources` closes) and point the options at it."""
     if not needs_embedded(options):
         return options
-    from harness.broker import EmbeddedBroker
+    from harness.servers.kafka import EmbeddedBroker
 
     broker = resources.enter_context(EmbeddedBroker().start())
     return with_bootstrap(options, broker.bootstrap)

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 from harness.errors import UserError
 from harness.options import number
-from sinks import aws
+from harness import aws
 from sinks.base import Synchronous
 
 NAME = "kinesis"

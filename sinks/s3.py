@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from harness.options import number
-from sinks import aws
+from harness import aws
 from sinks.base import Synchronous, cut, new_run_id
 
 NAME = "s3"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from harness.broker import EmbeddedBroker
+from harness.servers.kafka import EmbeddedBroker
 from harness.errors import UserError
 from tests.fixtures.common import ROOT
 
@@ -53,7 +53,7 @@ def test_a_taken_port_is_a_user_error(kafka_broker):
 
 def test_dies_with_its_parent_even_on_kill_9():
     parent = subprocess.Popen(
-        [sys.executable, "-c", "from harness.broker import EmbeddedBroker; import time\n"
+        [sys.executable, "-c", "from harness.servers.kafka import EmbeddedBroker; import time\n"
                                "b = EmbeddedBroker().start(); print(b.pid, flush=True); time.sleep(120)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:

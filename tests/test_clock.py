@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from generators.clock import ClockInTurn
-from harness.turns import ring
+from harness.transport.turns import ring
 
 
 def clocks(processes: int) -> list[ClockInTurn]:

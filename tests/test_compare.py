@@ -15,9 +15,9 @@ import numpy as np
 import orjson
 import pytest
 
-from harness.compare import SAME, mann_whitney_p, parse_thresholds
+from harness.report.compare import SAME, mann_whitney_p, parse_thresholds
 from harness.errors import UserError
-from harness.results import build_repeated, build_result, write_result
+from harness.report.results import build_repeated, build_result, write_result
 from tests.fixtures.common import run_cli
 from tests.test_results import constructed, valid
 

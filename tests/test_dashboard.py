@@ -1,5 +1,5 @@
 """The live dashboard and the plain per-interval lines, rendered from known
-metrics records (the shape `harness.metrics.interval_record` documents).
+metrics records (the shape `harness.run.metrics.interval_record` documents).
 
 Golden files: LOGSTORM_UPDATE_GOLDEN=1 rewrites them from the current output."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.dashboard import DEMO_SECONDS, Dashboard, demo_record, live, plain_line, reporting, sparkline
+from harness.report.dashboard import DEMO_SECONDS, Dashboard, demo_record, live, plain_line, reporting, sparkline
 
 GOLDEN = Path(__file__).parent / "golden"
 

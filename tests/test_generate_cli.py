@@ -60,7 +60,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, culprit):
 
 @pytest.mark.parametrize("processes", ["1", "2"])
 def test_closed_pipe_ends_quietly_with_status_0(processes):
-    command = (f"{sys.executable} -c 'from harness.cli import generate; generate()' -i 0 -P {processes} | head -5;"
+    command = (f"{sys.executable} -c 'from harness.cli.main import generate; generate()' -i 0 -P {processes} | head -5;"
                f" echo \"status ${{PIPESTATUS[0]}}\" >&2")
     result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -147,7 +147,7 @@ def test_endless_generation_keeps_memory_flat(processes, seconds):
 
 
 def start_generate(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from harness.cli import generate; generate()", *args],
+    return subprocess.Popen([sys.executable, "-c", "from harness.cli.main import generate; generate()", *args],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness.histogram import CLAMPED, COUNTS_LEN, HIGHEST, LOWEST, SIGNIFICANT_DIGITS, SLOTS, Histogram
+from harness.report.histogram import CLAMPED, COUNTS_LEN, HIGHEST, LOWEST, SIGNIFICANT_DIGITS, SLOTS, Histogram
 
 PERCENTILES = (0, 1, 25, 50, 75, 90, 99, 99.9, 99.99, 100)
 

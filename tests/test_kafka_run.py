@@ -15,7 +15,7 @@ import time
 import jsonschema
 from hdrh.histogram import HdrHistogram
 
-from harness.broker import EmbeddedBroker
+from harness.servers.kafka import EmbeddedBroker
 from tests.fixtures.common import ROOT, run_cli
 from tests.test_run import delivered, generated
 

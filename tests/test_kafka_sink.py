@@ -16,7 +16,7 @@ from contextlib import ExitStack
 import pytest
 
 from generators.factory import LineFactory, LineSpec
-from harness.broker import EmbeddedBroker
+from harness.servers.kafka import EmbeddedBroker
 from harness.errors import UserError
 from sinks import kafka, kafka_options
 from sinks.kafka_verify import e2e_consumer, partition_counts, read_topic, verify

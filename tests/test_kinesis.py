@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from harness.errors import UserError
-from sinks import aws, kinesis
+from sinks import kinesis
+from harness import aws
 from tests.fixtures.aws import deliver, generated, sink_options
 from tests.fixtures.common import run_cli
 

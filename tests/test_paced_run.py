@@ -7,9 +7,9 @@ import math
 import time
 
 from generators.factory import LineSpec
-from harness import schedule
-from harness.runspec import RunSpec, SinkTarget
-from harness.supervisor import supervise
+from harness.load import schedule
+from harness.run.spec import RunSpec, SinkTarget
+from harness.run.supervisor import supervise
 from sinks import null
 from tests.sinks import stall
 

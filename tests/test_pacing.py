@@ -11,8 +11,8 @@ from typing import Callable
 
 import pytest
 
-from harness.pacing import CHUNK_SECONDS, SEND_EVERY, Pacer
-from harness.schedule import Sequence, Step, constant, from_json
+from harness.load.pacing import CHUNK_SECONDS, SEND_EVERY, Pacer
+from harness.load.schedule import Sequence, Step, constant, from_json
 
 
 def simulate(pacer: Pacer, until: float, work: Callable[[float, int], float] = lambda now, n: 1e-4,

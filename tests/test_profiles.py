@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 from harness.errors import UserError
-from harness.profile import PROFILES_DIR, load_profile, names
-from harness.results import redact
+from harness.profiles.profile import PROFILES_DIR, load_profile, names
+from harness.report.results import redact
 from tests.fixtures.common import run_cli
 
 SHIPPED = ["bad-data", "ceiling", "diurnal", "kafka-1m", "kinesis", "s3-split", "smoke"]
@@ -94,7 +94,7 @@ def test_diurnal_replays_the_day_at_its_time_scale(time_scale, seconds):
 
 
 def test_a_profile_run_delivers_every_line(tmp_path):
-    from harness.supervisor import supervise
+    from harness.run.supervisor import supervise
 
     spec = load_profile("ceiling", ["load.lines=20000", "load.generators=1"]).to_runspec()
     outcome = supervise(dataclasses.replace(spec, quiet=True))

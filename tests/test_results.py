@@ -18,13 +18,13 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from generators.factory import LineSpec
-from harness import schedule
+from harness.load import schedule
 from harness.errors import UserError
-from harness.histogram import Histogram
-from harness.metrics import SinkTotals, Totals
-from harness.results import build_repeated, build_result, load_result, load_run, profile_hash, redact, write_result
-from harness.runspec import RunSpec, SinkTarget
-from harness.supervisor import Outcome, supervise
+from harness.report.histogram import Histogram
+from harness.run.metrics import SinkTotals, Totals
+from harness.report.results import build_repeated, build_result, load_result, load_run, profile_hash, redact, write_result
+from harness.run.spec import RunSpec, SinkTarget
+from harness.run.supervisor import Outcome, supervise
 from sinks import null
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,7 +241,7 @@ def test_load_run_of_an_empty_folder_says_so(tmp_path):
 
 
 def test_host_facts_import_confluent_kafka_only_for_kafka_runs():
-    code = ("import sys; from harness.hostinfo import host; h = host(); "
+    code = ("import sys; from harness.report.hostinfo import host; h = host(); "
             "print('confluent_kafka' in sys.modules, 'librdkafka' in h, bool(host(kafka=True).get('librdkafka')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.split() == ["False", "False", "True"], done.stderr

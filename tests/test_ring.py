@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.ring import HEADER, Ring, RingBatch
+from harness.transport.ring import HEADER, Ring, RingBatch
 
 SPAWN = mp.get_context("spawn")
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +253,7 @@ def test_a_producer_inbox_hands_over_an_earlier_batch_that_came_late(ring_of):
     """Two generators write at once at the start of a paced run: the one with
     the later batch may be quicker. A producer pacing that later batch must
     still get the earlier one as soon as it comes."""
-    from harness.producer import Inbox
+    from harness.run.producer import Inbox
 
     first, second = ring_of(1 << 16), ring_of(1 << 16)
     inbox = Inbox([first.handle, second.handle], threading.Semaphore(0))

@@ -105,7 +105,7 @@ def test_plan_prints_the_processes_and_rings():
 
 
 def test_stream_stdout_does_not_import_other_sinks():
-    probe = ("import sys; from harness.cli import stream\n"
+    probe = ("import sys; from harness.cli.main import stream\n"
              "try:\n    stream(['stdout', '-q'])\nexcept SystemExit:\n    pass\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'confluent_kafka', 'botocore')), file=sys.stderr)")
     import subprocess

@@ -193,7 +193,7 @@ def test_stream_s3_refuses_a_bad_target_in_one_line(aws_env, argv, message):
 
 def test_aws_modules_load_boto3_only_when_used():
     # `stream --help` and non-AWS runs import the sink modules; importing boto3 takes about 0.15 s.
-    code = ("import sys, argparse, sinks.s3, sinks.kinesis, generators.s3_source\n"
+    code = ("import sys, argparse, sinks.s3, sinks.kinesis, harness.sources.s3\n"
             "sinks.s3.add_arguments(argparse.ArgumentParser())\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, timeout=60)

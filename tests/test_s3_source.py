@@ -9,7 +9,7 @@ import lzma
 import pytest
 import zstandard
 
-from generators.s3_source import check_s3_source, s3_chunks
+from harness.sources.s3 import check_s3_source, s3_chunks
 from harness.errors import UserError
 from sinks import s3
 from tests.fixtures.aws import deliver, generated, sink_options

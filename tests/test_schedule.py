@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
-from harness.schedule import Burst, Ramp, Sequence, Sine, Step, Unlimited, constant, from_json
+from harness.load.schedule import Burst, Ramp, Sequence, Sine, Step, Unlimited, constant, from_json
 
 
 def numeric_integral(schedule, t: float, steps: int = 50_001) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from generators.baddata import KINDS
-from harness.stats import COUNTERS, StatsBoard
+from harness.transport.stats import COUNTERS, StatsBoard
 
 SPAWN = mp.get_context("spawn")
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def test_nothing_is_left_in_dev_shm_and_an_unrelated_attacher_does_not_unlink():
     path = segment_path(board)
     # A process outside this process tree has its own resource tracker: its
     # exit must not take the segment with it.
-    script = ("import sys, pickle; from harness.stats import StatsBoard\n"
+    script = ("import sys, pickle; from harness.transport.stats import StatsBoard\n"
               "b = StatsBoard.attach(pickle.loads(bytes.fromhex(sys.argv[1])))\n"
               "s = b.slot(1); s.add('sent', 7); del s; b.close()")
     done = subprocess.run([sys.executable, "-c", script, pickle.dumps(board.handle).hex()], capture_output=True,

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.broker import EmbeddedBroker
+    from harness.servers.kafka import EmbeddedBroker
 
     # SIGTERM ends it like Ctrl-C, so `kill PID` stops the broker too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

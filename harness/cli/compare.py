@@ -23,7 +23,7 @@ from typing import Sequence
 
 import orjson
 
-from harness.compare import BETTER, WORSE, Row, Thresholds, compare, notes, parse_thresholds, regressions, warnings
+from harness.report.compare import BETTER, WORSE, Row, Thresholds, compare, notes, parse_thresholds, regressions, warnings
 
 FORMATS = ("text", "markdown", "bmf", "github-benchmark")
 
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.results import load_run
+    from harness.report.results import load_run
 
     thresholds = parse_thresholds(args.threshold)
     base, new = load_run(args.base), load_run(args.new)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from harness.errors import UserError
 from harness.options import number, words
-from harness.progress import Progress, summary_line
+from harness.report.progress import Progress, summary_line
 
 DEFAULT_LINES = 1000
 
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.factory import DEFAULT_START, LineSpec
-    from harness.ordered import OrderedOutput
+    from harness.run.ordered import OrderedOutput
 
     if args.list:
         return list_formats()

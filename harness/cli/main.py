@@ -1,6 +1,6 @@
 """Command line: `logstorm COMMAND`, plus the drop-in `generate` and `stream`
 names that existing shell pipelines use. Each command is one module under
-harness/commands, imported only when it runs, so start-up stays fast."""
+harness/cli, imported only when it runs, so start-up stays fast."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ class Parser(argparse.ArgumentParser):
 
 
 def _module(command: str):
-    return importlib.import_module(f"harness.commands.{command}")
+    return importlib.import_module(f"harness.cli.{command}")
 
 
 def _run(prog: str, command: str, argv: Sequence[str]) -> int:
-    from harness.child import keep_freed_memory
+    from harness.run.child import keep_freed_memory
 
     keep_freed_memory()
     module = _module(command)
@@ -58,7 +58,7 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     argv = list(sys.argv[1:] if argv is None else argv)
-    known = [c for c in COMMANDS if importlib.util.find_spec(f"harness.commands.{c}")]
+    known = [c for c in COMMANDS if importlib.util.find_spec(f"harness.cli.{c}")]
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage: logstorm {{{','.join(known)}}} ...\n\nlogstorm {__version__}: a benchmarking harness for log pipelines.\n")
         for name in known:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 
-from harness.commands.run import add_arguments, build_spec, sink_names
+from harness.cli.run import add_arguments, build_spec, sink_names
 
 __all__ = ["add_arguments", "sink_names", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.topology import describe, plan
+    from harness.run.topology import describe, plan
 
     spec = build_spec(args)
     print(describe(plan(spec), spec))

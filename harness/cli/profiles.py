@@ -14,7 +14,7 @@ from typing import Sequence
 
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
-    from harness.profile_overrides import add_set_argument
+    from harness.profiles.overrides import add_set_argument
 
     parser.add_argument("profile", nargs="?", default=None, metavar="NAME|PATH",
                         help="a profile to check and print (secrets left out)")
@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.profile import available, load_profile
-    from harness.results import redact
+    from harness.profiles.profile import available, load_profile
+    from harness.report.results import redact
 
     if args.profile is None:
         profiles = available()

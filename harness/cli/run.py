@@ -21,8 +21,8 @@ from dataclasses import replace
 from typing import Sequence
 
 from harness.options import number, words
-from harness.runflags import add_pacing, add_sinks, report, schedule_of, targets
-from harness.runspec import RunSpec
+from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
+from harness.run.spec import RunSpec
 
 DEFAULT_SINK = "null"
 DEFAULT_LINES = 1_000_000
@@ -43,7 +43,7 @@ def profile_given(argv: Sequence[str]) -> bool:
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no live view, only the summary")
     if profile_given(argv):
-        from harness.profile_overrides import add_set_argument
+        from harness.profiles.overrides import add_set_argument
 
         parser.add_argument("profile", metavar="NAME|PATH", help="a profile name (logstorm profiles) or a TOML file")
         add_set_argument(parser)
@@ -84,14 +84,14 @@ def build_spec(args: argparse.Namespace) -> RunSpec:
 
 
 def load(args: argparse.Namespace):
-    from harness.profile import load_profile
+    from harness.profiles.profile import load_profile
 
     return load_profile(args.profile, args.set, {"broker": args.broker, "sink": args.sink, "duration": args.duration})
 
 
 def spec_from_flags(args: argparse.Namespace) -> RunSpec:
     from generators.factory import LineSpec
-    from harness.commands.generate import check_spec
+    from harness.cli.generate import check_spec
 
     seed = args.seed if args.seed is not None else secrets.randbits(32)
     line_spec = LineSpec(format=args.format.lower(), seed=seed, baddata=args.baddata, kinds=args.baddata_kinds,
@@ -112,8 +112,8 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
 
 def run(args: argparse.Namespace) -> int:
     """One run, or a profile's repetitions; the result file holds them all."""
-    from harness.results import build_repeated, build_result, redact, write_result
-    from harness.supervisor import supervise
+    from harness.report.results import build_repeated, build_result, redact, write_result
+    from harness.run.supervisor import supervise
 
     if getattr(args, "profile", None):
         profile = load(args)

@@ -9,8 +9,8 @@ from typing import Sequence
 
 from harness.errors import UserError
 from harness.options import number
-from harness.runspec import SinkTarget
-from harness.supervisor import Outcome
+from harness.run.spec import SinkTarget
+from harness.run.supervisor import Outcome
 
 
 def add_pacing(parser: argparse.ArgumentParser, short: bool) -> None:
@@ -28,7 +28,7 @@ def schedule_of(args: argparse.Namespace):
     """The run's load shape from --rate or --schedule; None when unpaced."""
     if args.schedule is None and args.rate is None:
         return None
-    from harness import schedule
+    from harness.load import schedule
 
     return schedule.from_json(args.schedule) if args.schedule is not None else schedule.constant(args.rate)
 

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from harness.errors import UserError
 from harness.options import number
-from harness.runflags import add_pacing, add_sinks, report, schedule_of, targets
+from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
 
 
 def sink_names(argv: Sequence[str]) -> list[str]:
@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from generators.sources import check_inputs, read_chunks
-    from harness.runspec import RunSpec, StreamInput
-    from harness.supervisor import supervise
+    from harness.sources.inputs import check_inputs, read_chunks
+    from harness.run.spec import RunSpec, StreamInput
+    from harness.run.supervisor import supervise
 
     paths = tuple(args.files or ["-"])
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from harness.schedule import Schedule
+from harness.load.schedule import Schedule
 
 # One send holds the lines due within this long of its first, so that timing
 # a send by its first line overstates no line's latency by more.

@@ -10,7 +10,7 @@ import tomllib
 from typing import Any, Mapping, Sequence
 
 from harness.errors import UserError
-from harness.profile_keys import key_name
+from harness.profiles.keys import key_name
 
 
 def add_set_argument(parser: argparse.ArgumentParser) -> None:

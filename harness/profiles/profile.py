@@ -26,18 +26,18 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import harness
-from harness import schedule as shapes
+from harness.load import schedule as shapes
 from harness.errors import UserError
-from harness.profile_keys import FOREVER, Key, Where, normalized, read_table, toml_text
-from harness.profile_overrides import apply_overrides
-from harness.profile_sinks import SinkSpec, read_sink
-from harness.runspec import RunSpec
-from harness.schedule import Schedule
+from harness.profiles.keys import FOREVER, Key, Where, normalized, read_table, toml_text
+from harness.profiles.overrides import apply_overrides
+from harness.profiles.sinks import SinkSpec, read_sink
+from harness.run.spec import RunSpec
+from harness.load.schedule import Schedule
 
 PROFILES_DIR = Path(harness.__file__).resolve().parent.parent / "profiles"
 MiB = 1 << 20
 # Kafka's -e settings appear in resolved() as a table so that "sasl.password"
-# is a key too, and harness.results.redact masks it like any secret.
+# is a key too, and harness.report.results.redact masks it like any secret.
 
 
 # ---------------------------------------------------------------- the data
@@ -138,7 +138,7 @@ class Profile:
 
     def resolved(self) -> dict:
         """The whole profile with defaults filled in, as plain JSON-able data
-        (keys named like password are kept: harness.results.redact masks them)."""
+        (keys named like password are kept: harness.report.results.redact masks them)."""
         load = {k: v for k, v in vars(self.load).items() if v is not None and k != "schedule"}
         if self.load.baddata_kinds is not None:
             load["baddata_kinds"] = list(self.load.baddata_kinds)

@@ -12,8 +12,8 @@ from datetime import date, datetime, time
 from typing import Any, Mapping, Sequence
 
 from harness.errors import UserError
-from harness.profile_keys import WRONG, Key, Where, is_number, key_name, normalized, read_table, suggest, toml_text
-from harness.runspec import SinkTarget
+from harness.profiles.keys import WRONG, Key, Where, is_number, key_name, normalized, read_table, suggest, toml_text
+from harness.run.spec import SinkTarget
 
 # Defaults that come from the environment (SASL_USERNAME, SASL_PASSWORD), not from the profile.
 FROM_ENVIRONMENT = re.compile(r"sasl|username|password|secret|token", re.IGNORECASE)

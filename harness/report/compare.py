@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from harness.errors import UserError
-from harness.hostinfo import COMPARABLE
+from harness.report.hostinfo import COMPARABLE
 
 ALPHA = 0.05
 MIN_SAMPLES = 5

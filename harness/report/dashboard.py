@@ -8,7 +8,7 @@ metrics role. `Dashboard.update` keeps the little history the view needs;
 at any time (`live`). Time comes from the records, never from a clock: the
 same records always render the same text.
 
-`python -m harness.dashboard` plays synthetic records for a look at it.
+`python -m harness.report.dashboard` plays synthetic records for a look at it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The layout is the one HdrHistogram uses for a lowest discernible value of
 1 us, a highest trackable value of 1 hour and 3 significant digits, so that
 histograms from any process or host add up exactly and existing HdrHistogram
 tools read the encoded form. Counts live in one flat int64 array which may
-be a view into shared memory (see harness/stats.py): one writer records,
+be a view into shared memory (see harness/transport/stats.py): one writer records,
 others read without locks, each count being one aligned 8-byte store.
 
 The array has one slot more than HdrHistogram's counts: CLAMPED, the number

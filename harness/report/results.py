@@ -1,5 +1,5 @@
 """Result files: what a run did, as one JSON document that a later run is
-compared with (harness/compare.py). results/schema.json describes it.
+compared with (harness/report/compare.py). results/schema.json describes it.
 
     results/<profile>/<NNNN>_<YYYYmmddTHHMMSSZ>.json
     {"schema_version": 1,
@@ -38,8 +38,8 @@ import orjson
 
 from harness import __version__
 from harness.errors import UserError
-from harness.histogram import Histogram
-from harness.hostinfo import host
+from harness.report.histogram import Histogram
+from harness.report.hostinfo import host
 
 SCHEMA_VERSION = 1
 MASK = "***"

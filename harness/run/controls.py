@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.pacing import Pacer
+from harness.load.pacing import Pacer
 
 # Longest a role blocks before it looks at the stop and abort flags again.
 WAIT_SLICE = 0.2
@@ -18,7 +18,7 @@ class Controls:
 
     board: Any  # StatsBoard handle
     slot: int
-    schedule: Any  # a harness.schedule Schedule, or None when unpaced
+    schedule: Any  # a harness.load.schedule Schedule, or None when unpaced
     ready: Any  # Semaphore: released once the role is set up
     go: Any  # Event: set when every role is ready; start_at then holds the start
     start_at: Any  # shared double

@@ -12,11 +12,11 @@ import numpy as np
 
 from generators.clock import ClockInTurn
 from generators.factory import LineFactory, LineSpec
-from harness.ordered import batch_plan
-from harness.controls import WAIT_SLICE, Controls
-from harness.pacing import Pacer
-from harness.ring import Ring, RingHandle
-from harness.stats import StatsBoard
+from harness.run.ordered import batch_plan
+from harness.run.controls import WAIT_SLICE, Controls
+from harness.load.pacing import Pacer
+from harness.transport.ring import Ring, RingHandle
+from harness.transport.stats import StatsBoard
 from sinks.base import cut
 
 # A paced run reads or renders at most this far ahead of the schedule, so that

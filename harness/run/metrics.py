@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.controls import Controls
-from harness.dashboard import Dashboard, reporting
-from harness.histogram import Histogram
-from harness.runspec import RunSpec
-from harness.stats import COUNTERS, StatsBoard
-from harness.topology import Plan
+from harness.run.controls import Controls
+from harness.report.dashboard import Dashboard, reporting
+from harness.report.histogram import Histogram
+from harness.run.spec import RunSpec
+from harness.transport.stats import COUNTERS, StatsBoard
+from harness.run.topology import Plan
 
 INTERVAL_SECONDS = 1.0
 BAD_PREFIX = "bad_"

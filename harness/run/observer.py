@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.controls import WAIT_SLICE, Controls
-from harness.runspec import SinkTarget
-from harness.stats import StatsBoard
+from harness.run.controls import WAIT_SLICE, Controls
+from harness.run.spec import SinkTarget
+from harness.transport.stats import StatsBoard
 
 
 def observer_role(target: SinkTarget, controls: Controls, done: Any) -> dict:

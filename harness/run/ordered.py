@@ -33,8 +33,8 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from generators.clock import WallClock, WindowClock
 from generators.factory import Batch, LineFactory, LineSpec
-from harness.child import run_child
-from harness.controls import WAIT_SLICE
+from harness.run.child import run_child
+from harness.run.controls import WAIT_SLICE
 from harness.errors import RunFailed
 
 JOIN_SECONDS = 5.0

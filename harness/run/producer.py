@@ -1,7 +1,7 @@
 """The producer role: drain this producer's rings, pace, deliver to its sink,
 and turn acknowledgements into counts and latency.
 
-Pacing (harness.pacing) is by the run-wide line number, so the producers
+Pacing (harness.load.pacing) is by the run-wide line number, so the producers
 together follow the schedule exactly. A line's latency is measured from its
 intended time (from its batch's creation when unpaced), so a stall in the
 sink makes every line that fell due meanwhile late: no coordinated omission.
@@ -14,11 +14,11 @@ import time
 from collections import Counter
 from typing import Any
 
-from harness.controls import WAIT_SLICE, Controls
-from harness.pacing import SEND_EVERY, Pacer
-from harness.ring import Ring, RingBatch, RingHandle
-from harness.runspec import SinkTarget
-from harness.stats import StatsBoard
+from harness.run.controls import WAIT_SLICE, Controls
+from harness.load.pacing import SEND_EVERY, Pacer
+from harness.transport.ring import Ring, RingBatch, RingHandle
+from harness.run.spec import SinkTarget
+from harness.transport.stats import StatsBoard
 from sinks.base import Ack, cut
 
 # A line sent this long after its intended time counts as late.

@@ -35,7 +35,7 @@ class RunSpec:
     lines: int = 0  # 0: until --duration ends or Ctrl-C
     duration: float | None = None  # seconds
     rate: float | None = None  # lines/s in total, None: unlimited
-    schedule: Any = None  # a harness.schedule Schedule; wins over rate
+    schedule: Any = None  # a harness.load.schedule Schedule; wins over rate
     ring_bytes: int = DEFAULT_RING_BYTES
     quiet: bool = False
     extra: dict = field(default_factory=dict, hash=False, compare=False)

@@ -23,17 +23,17 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable
 
 from generators.factory import LineSpec
-from harness.child import run_child
-from harness.controls import WAIT_SLICE, Controls
-from harness.generator import Outlet, generator_role, reader_role
-from harness.metrics import Layout, Totals, metrics_role, totals
-from harness.observer import observer_role
-from harness.producer import producer_role
-from harness.ring import Ring
-from harness.runspec import RunSpec, SinkTarget
-from harness.stats import StatsBoard
-from harness.topology import Plan, plan
-from harness.turns import clocks_in_turn
+from harness.run.child import run_child
+from harness.run.controls import WAIT_SLICE, Controls
+from harness.run.generator import Outlet, generator_role, reader_role
+from harness.run.metrics import Layout, Totals, metrics_role, totals
+from harness.run.observer import observer_role
+from harness.run.producer import producer_role
+from harness.transport.ring import Ring
+from harness.run.spec import RunSpec, SinkTarget
+from harness.transport.stats import StatsBoard
+from harness.run.topology import Plan, plan
+from harness.transport.turns import clocks_in_turn
 
 JOIN_SECONDS = 10.0
 READY_SECONDS = 60.0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.runspec import RunSpec, StreamInput
+from harness.run.spec import RunSpec, StreamInput
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import lzma
 import zlib
 from typing import IO, Any, Iterator
 
-from generators.sources import whole_lines
+from harness.sources.files import whole_lines
 from harness.errors import UserError
-from sinks import aws
+from harness import aws
 
 
 def parse_url(url: str) -> tuple[str, str]:

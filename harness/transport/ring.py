@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from multiprocessing.synchronize import Semaphore
 
-from harness import shm
+from harness.transport import shm
 
 HEADER = struct.Struct("<QQdQ")  # payload length, lines, created, seq
 HEAD, WRITER_CLOSED, TAIL, READER_CLOSED = 0, 8, 64, 72

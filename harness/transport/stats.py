@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from generators.baddata import KINDS
-from harness import shm
-from harness.histogram import SLOTS, Histogram
+from harness.transport import shm
+from harness.report.histogram import SLOTS, Histogram
 
 COUNTERS = ("generated", "bad", "sent", "delivered", "failed", "bytes", "late", "lag_us", "ring_fill_ppm", "observed",
             "batches", *(f"bad_{kind}" for kind in KINDS))

@@ -88,7 +88,7 @@ def via_api(module_name: str, argv: list[str], lines: int, producers: int) -> tu
 
 def via_stream(sink: str, argv: list[str], path: Path, producers: int) -> int:
     """lines/s that `stream SINK ... -P N FILE` reports."""
-    done = subprocess.run([sys.executable, "-c", "from harness.cli import stream; stream()", sink, *argv,
+    done = subprocess.run([sys.executable, "-c", "from harness.cli.main import stream; stream()", sink, *argv,
                            "-P", str(producers), "-q", str(path)], capture_output=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     found = SUMMARY.search(done.stderr)

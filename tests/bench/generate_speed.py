@@ -26,7 +26,7 @@ from generators import FORMATS
 
 TARGETS = {"apache": 1_000_000}
 OTHER_TARGET = 500_000
-COMMAND = [sys.executable, "-c", "from harness.cli import generate; generate()"]
+COMMAND = [sys.executable, "-c", "from harness.cli.main import generate; generate()"]
 
 
 def start(fmt: str, lines: int, processes: int) -> subprocess.Popen:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from generators.factory import LineFactory, LineSpec  # noqa: E402
-from harness.broker import EmbeddedBroker  # noqa: E402
+from harness.servers.kafka import EmbeddedBroker  # noqa: E402
 
 ORIGINAL_README = 103_000  # msg/s the replaced tool's README gives for its Kafka streaming
 CHUNK = 64 * 1024
@@ -139,7 +139,7 @@ def time_logstorm(bootstrap: str, lines: int, flags: list[str]) -> tuple[float, 
     """Wall seconds of the whole command, and its own summary line."""
     command = [sys.executable, "-m", "harness", "run", "--format", "apache", "--lines", str(lines), "--generators", "2",
                "--sink", "kafka", "--broker", bootstrap, "--topic", "topicC", "-q", *flags]
-    if not (ROOT / "harness" / "commands" / "run.py").exists():
+    if not (ROOT / "harness" / "cli" / "run.py").exists():
         raise RuntimeError("`logstorm run` does not exist yet")
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,

@@ -27,7 +27,7 @@ from typing import Callable
 
 import pytest
 
-from harness.ring import HEADER, Ring
+from harness.transport.ring import HEADER, Ring
 
 LINE_BYTES = 216
 BATCH_LINES = 64 * 1024 // LINE_BYTES  # 303 lines, 65,448 bytes

@@ -1,0 +1,36 @@
+"""The inputs of `stream`, whatever they are: standard input ("-"), files
+(plain or .gz) and s3:// prefixes, each read as chunks of whole lines. S3 is
+imported only when an input names it (it needs boto3)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from harness.sources.files import CHUNK_BYTES, open_input, whole_lines
+
+
+def check_inputs(paths: tuple[str, ...], endpoint_url: str | None = None) -> None:
+    """Fail before anything starts if an input cannot be read (raises OSError
+    or the S3 source's error)."""
+    for path in paths:
+        if path.startswith("s3://"):
+            from harness.sources.s3 import check_s3_source
+
+            check_s3_source(path, endpoint_url)
+        elif path != "-":
+            open_input(path).close()
+
+
+def read_chunks(paths: tuple[str, ...], endpoint_url: str | None = None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    for path in paths:
+        if path.startswith("s3://"):
+            from harness.sources.s3 import s3_chunks
+
+            yield from s3_chunks(path, endpoint_url, chunk_bytes)
+            continue
+        stream = open_input(path)
+        try:
+            yield from whole_lines(stream, chunk_bytes)
+        finally:
+            if path != "-":
+                stream.close()
