@@ -20,6 +20,10 @@ and may define:
     def after_run(options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str]
         # once, after delivery, while prepared resources still run: e.g. read
         # the topic back and verify; (ok, one line for the summary)
+    def cleanup(options) -> str | None
+        # once, at the very end of every run, even an aborted one or one whose
+        # producers were killed: undo what a dead producer left half-done (an
+        # unfinished S3 multipart upload); a line for the summary, or None
     def observe(options, stop: threading.Event, record: Callable[[np.ndarray], None]) -> None
         # when options.e2e is set: runs in its own process during the run and
         # records end-to-end latencies (microseconds) until `stop` is set

@@ -149,6 +149,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         outcome.totals = totals(snapshot, Layout.of(topology, spec))
         if not events["abort"].is_set():
             _after_run(spec, outcome, start_at.value)
+        _clean_up(spec, outcome)
     if (outcome.totals.failed or outcome.errors) and not outcome.status:
         outcome.status = 1
     return outcome
@@ -188,6 +189,15 @@ def _after_run(spec: RunSpec, outcome: Outcome, started: float) -> None:
         if verdict is not None:
             ok, message = verdict
             (outcome.notes if ok else outcome.errors).append(f"{target.name}: {message}")
+
+
+def _clean_up(spec: RunSpec, outcome: Outcome) -> None:
+    """Each sink's undoing of what a dead producer left half-done, whatever
+    happened to the run."""
+    for target in spec.sinks:
+        hook = getattr(importlib.import_module(target.module), "cleanup", None)
+        if hook is not None and (message := hook(target.options)):
+            outcome.notes.append(f"{target.name}: {message}")
 
 
 def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], controls: Controls, piece_lines: int,
