@@ -105,7 +105,9 @@ class Sink(Protocol):
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
         """Deliver `lines` newline-terminated lines (`data`). May block when
-        the sink is full (backpressure), never spin."""
+        the sink is full (backpressure), never spin. A sink whose send may
+        block longer than the supervisor's HUNG_SECONDS says how long in an
+        attribute `longest_send` (seconds), or it is taken for hung."""
 
     def poll(self, timeout: float = 0.0) -> list[Ack]:
         """Acks that arrived since the last call."""

@@ -124,6 +124,9 @@ class KafkaSink:
         self.options = options
         self.index = index
         self.key_of = key_function(options.key, index)
+        # A send waits for room while the local queue is full, which
+        # deliveries or their timeouts free: it may block this long.
+        self.longest_send = options.delivery_timeout
         self.producer = None
         self.produced = 0  # messages accepted by produce()
         self.settled = 0  # produced and no longer in the producer (delivered or failed)

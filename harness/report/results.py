@@ -8,7 +8,8 @@ compared with (harness/report/compare.py). results/schema.json describes it.
      "started", "ended" (UTC), "duration_s", "status", "interrupted", "errors",
      "totals": {"generated", "bytes", "bad": {kind: n}, "failed", "failed_by_reason"},
      "throughput": {"generated_per_s", "bytes_per_s"},
-     "sinks": [{"name", "sent", "delivered", "failed", "late", "delivered_per_s",
+     "sinks": [{"name", "sent", "delivered", "failed", "late", "unsent", "in_doubt",
+                "lost_by_reason": {"unsent: REASON" | "in doubt: REASON": n}, "delivered_per_s",
                 "latency": {"publish": LATENCY, "e2e": LATENCY (when measured)}}],
      "series": [{"t", "seconds", "generated", "ring_fill",
                  "sinks": [{"name", "target", "delivered", "failed", "late", "lag_s",
@@ -143,7 +144,14 @@ def _sink(sink: Any, seconds: float) -> dict:
     if e2e is not None and e2e.total_count:
         figures["e2e"] = latency(e2e)
     return {"name": sink.name, "sent": sink.sent, "delivered": sink.delivered, "failed": sink.failed, "late": sink.late,
+            "unsent": sink.unsent, "in_doubt": sink.in_doubt, "lost_by_reason": _lost_by_reason(sink),
             "delivered_per_s": _per_second(sink.delivered, seconds), "latency": figures}
+
+
+def _lost_by_reason(sink: Any) -> dict[str, int]:
+    """Why lines were neither delivered nor failed: {"unsent: REASON": n, "in doubt: REASON": n}."""
+    parts = (("unsent", sink.unsent, sink.unsent_reason), ("in doubt", sink.in_doubt, sink.in_doubt_reason))
+    return {f"{kind}: {reason}": count for kind, count, reason in parts if count}
 
 
 def _second(record: dict) -> dict:
@@ -209,7 +217,8 @@ def build_repeated(results: list[dict]) -> dict:
 
 
 def _merged_sink(sinks: list[dict], seconds: float) -> dict:
-    counts = {key: sum(s[key] for s in sinks) for key in ("sent", "delivered", "failed", "late")}
+    counts = {key: sum(s.get(key, 0) for s in sinks) for key in ("sent", "delivered", "failed", "late", "unsent", "in_doubt")}
+    counts["lost_by_reason"] = _add_counts(s.get("lost_by_reason", {}) for s in sinks)
     figures = {}
     for kind in ("publish", "e2e"):
         measured = [s["latency"][kind]["hdr"] for s in sinks if kind in s["latency"]]

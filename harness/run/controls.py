@@ -20,10 +20,10 @@ class Controls:
     slot: int
     schedule: Any  # a harness.load.schedule Schedule, or None when unpaced
     ready: Any  # Semaphore: released once the role is set up
-    go: Any  # Event: set when every role is ready; start_at then holds the start
+    go: Any  # Flag (transport/flags.py): set when every role is ready; start_at then holds the start
     start_at: Any  # shared double
-    stop: Any  # Event: finish gracefully
-    abort: Any  # Event: drop everything
+    stop: Any  # Flag: finish gracefully
+    abort: Any  # Flag: drop everything
 
     def begin(self) -> Pacer | None:
         """Say ready, wait for the common start; the run's pacer if paced."""

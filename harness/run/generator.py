@@ -62,24 +62,18 @@ class Fanout:
             return False
         due -= LOOKAHEAD_SECONDS
         while (wait := due - time.time()) > 0:
+            self.slot.beat()
             if self.controls.stop.wait(min(wait, WAIT_SLICE)) or self.controls.abort.is_set():
                 return False
         return not self.stopped()
 
     def write(self, data: bytes, lines: int, first_line: int, bad: dict[str, int] | None = None) -> bool:
         """Hand `lines` lines (run-wide numbers from `first_line`) to every
-        sink, in pieces of at most piece_lines, each to the next producer."""
+        sink, in pieces of at most piece_lines, each to the next producer.
+        The lines count as generated before they are handed on: lines that
+        never reach a sink (this process dies, the run aborts) are then
+        counted as unsent, never as if they had not existed."""
         created = time.time()
-        for start, end, count in pieces(data, lines, self.piece_lines):
-            piece = data if count == lines else memoryview(data)[start:end]
-            for sink, producers in enumerate(self.producers):
-                ring, doorbell = self.rings[(sink, self.records % producers)]
-                while not ring.write(piece, count, created, first_line, timeout=WAIT_SLICE):
-                    if self.controls.abort.is_set() or ring.reader_closed:  # the producer is gone
-                        return False
-                doorbell.release()
-            self.records += 1
-            first_line += count
         slot = self.slot
         slot.add("generated", lines)
         slot.add("bytes", len(data))
@@ -87,7 +81,19 @@ class Fanout:
         for kind, count in (bad or {}).items():
             slot.add("bad", count)
             slot.add(f"bad_{kind}", count)
+        for start, end, count in pieces(data, lines, self.piece_lines):
+            piece = data if count == lines else memoryview(data)[start:end]
+            for sink, producers in enumerate(self.producers):
+                ring, doorbell = self.rings[(sink, self.records % producers)]
+                while not ring.write(piece, count, created, first_line, timeout=WAIT_SLICE):
+                    slot.beat()  # waiting on a full ring is progress: the producer is the slow one
+                    if self.controls.abort.is_set() or ring.reader_closed:  # the producer is gone
+                        return False
+                doorbell.release()
+            self.records += 1
+            first_line += count
         slot.set("ring_fill_ppm", int(max(ring.fill() for ring, _ in self.rings.values()) * 1e6))
+        slot.beat()
         return True
 
     def close(self) -> None:

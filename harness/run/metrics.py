@@ -50,6 +50,9 @@ class Layout:
 
 @dataclass
 class SinkTotals:
+    """What became of the run's lines at one sink (harness.run.accounting
+    fills the unsent and in-doubt parts once the run has ended)."""
+
     name: str
     sent: int = 0
     delivered: int = 0
@@ -57,6 +60,12 @@ class SinkTotals:
     late: int = 0
     publish: Histogram = field(default_factory=Histogram)
     e2e: Histogram | None = None  # end-to-end latency, when the sink was observed
+    sending: int = 0  # handed to the sink, counted before each send
+    dropped: int = 0  # failed without being sent (the sink was down)
+    unsent: int = 0
+    unsent_reason: str = ""
+    in_doubt: int = 0
+    in_doubt_reason: str = ""
 
 
 @dataclass
@@ -94,7 +103,8 @@ def totals(snapshot: Any, layout: Layout) -> Totals:
         bad={kind: count for kind, count in bad.items() if count},
         sinks=[SinkTotals(name, _sum(snapshot, slots, "sent"), _sum(snapshot, slots, "delivered"), _sum(snapshot, slots, "failed"),
                           _sum(snapshot, slots, "late"), _histogram(snapshot, slots, "publish"),
-                          _histogram(snapshot, observed, "e2e") if observed else None)
+                          _histogram(snapshot, observed, "e2e") if observed else None,
+                          sending=_sum(snapshot, slots, "sending"), dropped=_sum(snapshot, slots, "dropped"))
                for (name, slots), observed in zip(layout.sinks, layout.observers)],
     )
 

@@ -29,6 +29,9 @@ DOWN_SECONDS = 5.0
 SPREAD_PARTS = 4
 SPREADS_KEPT = 4096
 CLOSE_SECONDS = 60.0
+# After an abort (a second Ctrl-C) a sink gets this long to hand back what it
+# holds: the supervisor ends the run about a second after the abort anyway.
+ABORT_CLOSE_SECONDS = 0.5
 
 
 class Exhausted(Exception):
@@ -91,6 +94,7 @@ class Producer:
                  inbox: Inbox) -> None:
         self.target, self.sink, self.slot, self.controls, self.pacer = target, sink, slot, controls, pacer
         self.inbox = inbox
+        self.longest_send = getattr(sink, "longest_send", 0.0)
         self.publish = slot.histogram("publish")
         self.failures: Counter[str] = Counter()
         self.last_send = 0.0
@@ -132,6 +136,7 @@ class Producer:
         rest; at most SEND_EVERY, so that the stop flag and the inbox (for an
         earlier batch) are looked at again in time."""
         until = min(until, time.time() + SEND_EVERY)
+        self.slot.beat(max(0.0, until - time.time()))
         self.settle(self.sink.poll(max(0.0, until - time.time())))
         rest = until - time.time()
         if rest > 0:
@@ -142,6 +147,7 @@ class Producer:
         its lines count as failed, unsent."""
         if self.down:
             self.slot.add("failed", batch.lines)
+            self.slot.add("dropped", batch.lines)
             self.failures[f"not sent: {self.target.name} was down"] += batch.lines
             return
         offset, line = 0, batch.seq
@@ -162,6 +168,8 @@ class Producer:
                 if len(self.spreads) >= SPREADS_KEPT:
                     del self.spreads[next(iter(self.spreads))]
                 self.spreads[intended] = self.pacer.intended(line + take - 1, intended) - intended
+            self.slot.add("sending", take)
+            self.slot.beat(self.longest_send)
             self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
             self.last_send = time.time()
             self.slot.add("sent", take)
@@ -192,6 +200,7 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
     producer = Producer(target, sink, board.slot(controls.slot), controls, controls.begin(), inbox)
     try:
         while not controls.abort.is_set():
+            producer.slot.beat(WAIT_SLICE)
             try:
                 batch = inbox.next(WAIT_SLICE)
             except Exhausted:
@@ -203,7 +212,9 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
     finally:
         inbox.close()
         short = controls.abort.is_set() or producer.down
-        producer.settle(sink.close(1.0 if short else CLOSE_SECONDS))
+        close_seconds = ABORT_CLOSE_SECONDS if short else CLOSE_SECONDS
+        producer.slot.beat(close_seconds)
+        producer.settle(sink.close(close_seconds))
         failures, down = dict(producer.failures), producer.down
         del producer  # the board's mapping closes only once no view of it is left
         board.close()

@@ -5,9 +5,14 @@ stops them, and adds up what happened.
                ── spawn ──> metrics (reads every stat slot once a second)
                ── thread ─> reader (for `stream`, in place of the generators)
 
-Ctrl-C or SIGTERM: stop generating, drain the rings to the sinks, report.
-A second Ctrl-C: abort at once (exit 130). A child that dies stops the run
-(exit 1, naming it). Shared memory and children never outlive the run.
+Ctrl-C, SIGTERM or SIGHUP: stop generating, drain the rings to the sinks,
+report. A second one: abort (exit 130), every child gone within about a
+second. A child that dies, is stopped (SIGSTOP) or makes no progress for
+HUNG_SECONDS ends the run (exit 1, naming it and what happened to it). No
+wait here is without a deadline, and nothing here takes a lock a dying child
+could hold (see transport/flags.py). Whatever happens, each sink's lines add
+up: generated = delivered + failed + unsent + in doubt (run/accounting.py).
+Shared memory and children never outlive the run.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable
 
 from generators.factory import LineSpec
+from harness.run.accounting import account
 from harness.run.child import run_child
 from harness.run.controls import WAIT_SLICE, Controls
+from harness.run.watch import JOIN_SECONDS, Watch
 from harness.run.generator import Outlet, generator_role, reader_role
 from harness.run.metrics import Layout, Totals, metrics_role, totals
 from harness.run.observer import observer_role
@@ -33,13 +40,16 @@ from harness.transport.ring import Ring
 from harness.run.spec import RunSpec, SinkTarget
 from harness.transport.stats import StatsBoard
 from harness.run.topology import Plan, plan
+from harness.transport.flags import Flags
 from harness.transport.turns import clocks_in_turn
 
-JOIN_SECONDS = 10.0
 READY_SECONDS = 60.0
 INTERRUPTED = 130
 PIECE_SECONDS = 0.02
 OBSERVER_GRACE = 1.0
+# After an abort, children get this long to end by themselves, then SIGKILL.
+ABORT_GRACE = 0.8
+ABORTED_BY_USER = "aborted by a second Ctrl-C"
 
 
 @dataclass
@@ -53,10 +63,12 @@ class Outcome:
     series: list[dict] = field(default_factory=list)  # the metrics' per-second records
     interrupted: bool = False
     seconds: float = 0.0  # from the common start to the end of delivery
+    ended: dict[str, str] = field(default_factory=dict)  # children that did not report: how they ended
+    aborted_by_user: bool = False
 
 
 class Signals:
-    """First Ctrl-C/SIGTERM: stop. Second: abort."""
+    """First Ctrl-C, SIGTERM or SIGHUP: stop. Second: abort."""
 
     def __init__(self, stop: Any, abort: Any) -> None:
         self.stop, self.abort, self.count = stop, abort, 0
@@ -64,7 +76,7 @@ class Signals:
 
     def __enter__(self) -> "Signals":
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self.previous[sig] = signal.signal(sig, self.handle)
         return self
 
@@ -88,7 +100,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             resources.callback(_release, ring)
         board = StatsBoard.create(topology.slots)
         resources.callback(_release, board)
-        events = {name: context.Event() for name in ("stop", "abort", "go", "metrics_done", "observers_done")}
+        events = Flags(context, ("stop", "abort", "go", "metrics_done", "observers_done"))
         ready = context.Semaphore(0)
         start_at = context.Value("d", 0.0, lock=False)
         doorbells = {p.name: context.Semaphore(0) for p in topology.role("producer")}
@@ -138,19 +150,26 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         with Signals(events["stop"], events["abort"]) as signals:
             if reader is not None:
                 reader.start()
-            _start_together(children, topology, ready, events, start_at, outcome, reader is not None, sink_of)
-            _watch(children, spec, events, start_at, outcome, reader, reader_result, sink_of)
+            watch = Watch(children, board, {p.name: p.slot for p in topology.processes if p.role in ("generator", "producer")},
+                          outcome, sink_of)
+            _start_together(watch, topology, ready, events, start_at, reader is not None)
+            _watch(watch, spec, events, start_at, reader, reader_result)
             outcome.seconds = time.time() - start_at.value if start_at.value else 0.0
-            if signals.count:
-                outcome.interrupted = True
-            if signals.count > 1:
+            outcome.interrupted = signals.count > 0
+            outcome.aborted_by_user = signals.count > 1
+            if outcome.aborted_by_user:
                 outcome.status = INTERRUPTED
         snapshot = board.snapshot()
-        outcome.totals = totals(snapshot, Layout.of(topology, spec))
+        layout = Layout.of(topology, spec)
+        outcome.totals = totals(snapshot, layout)
+        cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else "")
+        outcome.errors += account(outcome.totals, snapshot, layout, {p.slot: p.name for p in topology.role("producer")},
+                                  outcome.ended, cause)
         if not events["abort"].is_set():
             _after_run(spec, outcome, start_at.value)
         _clean_up(spec, outcome)
-    if (outcome.totals.failed or outcome.errors) and not outcome.status:
+    lost = any(sink.unsent or sink.in_doubt for sink in outcome.totals.sinks)
+    if (outcome.totals.failed or outcome.errors or lost) and not outcome.status:
         outcome.status = 1
     return outcome
 
@@ -209,17 +228,17 @@ def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], c
     result["done"] = True
 
 
-def _start_together(children, topology: Plan, ready, events, start_at, outcome: Outcome, has_reader: bool,
-                    sink_of: dict) -> None:
+def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_reader: bool) -> None:
     """Wait until every role is set up, then give them one start time."""
     expected = sum(p.role != "reader" for p in topology.processes) + has_reader
     deadline = time.monotonic() + READY_SECONDS
     for _ in range(expected):
         while not ready.acquire(timeout=WAIT_SLICE):
-            _collect(children, outcome, sink_of)
-            if outcome.errors or events["abort"].is_set() or time.monotonic() > deadline:
+            watch.collect()
+            watch.check_alive()
+            if watch.outcome.errors or events["abort"].is_set() or time.monotonic() > deadline:
                 if time.monotonic() > deadline:
-                    outcome.errors.append(f"processes not ready after {READY_SECONDS:.0f} s")
+                    watch.outcome.errors.append(f"processes not ready after {READY_SECONDS:.0f} s")
                 events["abort"].set()
                 events["go"].set()
                 return
@@ -227,69 +246,47 @@ def _start_together(children, topology: Plan, ready, events, start_at, outcome: 
     events["go"].set()
 
 
-def _watch(children, spec: RunSpec, events, start_at, outcome: Outcome, reader, reader_result: dict, sink_of: dict) -> None:
+def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result: dict) -> None:
+    """Until every producer has finished, or, after an abort, every child
+    has ended (killed ABORT_GRACE after the abort if it has not)."""
+    outcome, children = watch.outcome, watch.children
     deadline = None if spec.duration is None or spec.paced else start_at.value + spec.duration
-    producers_left = {n for n in children if n.startswith("producer")}
+    aborted_at = None
     while True:
-        _collect(children, outcome, sink_of)
+        watch.collect()
+        watch.check_alive()
         if reader_result.get("error"):
             outcome.errors.append(f"reader: {reader_result.pop('error')}")
         if outcome.errors and not events["abort"].is_set():
             events["abort"].set()
         if deadline is not None and time.time() >= deadline:
             events["stop"].set()
-        finished = {n for n in producers_left if not children[n][0].is_alive()}
-        producers_left -= finished
-        if not producers_left or (events["abort"].is_set() and not any(p.is_alive() for p, _ in children.values() if p.name != "metrics")):
+        if events["abort"].is_set():
+            aborted_at = aborted_at or time.monotonic()
+            if time.monotonic() - aborted_at > ABORT_GRACE:
+                watch.kill_the_rest(sparing="metrics")  # it holds the per-second series
+        if not watch.alive("producer") or (aborted_at and not [n for n in watch.alive() if n != "metrics"]):
             break
         # Only children that have not reported yet: an exited child's sentinel stays ready for ever.
         pending = [(process, conn) for process, conn in children.values() if not conn.closed]
         wait([conn for _, conn in pending] + [process.sentinel for process, _ in pending], timeout=WAIT_SLICE)
+    grace = 0.2 if aborted_at else JOIN_SECONDS
     if reader is not None:
         events["stop"].set()
-        reader.join(JOIN_SECONDS)
+        reader.join(grace)
     observers = [process for name, (process, _) in children.items() if name.startswith("observer")]
     if observers:
         events["abort"].wait(OBSERVER_GRACE)  # let the last deliveries reach the observers
         events["observers_done"].set()
         for process in observers:
-            process.join(JOIN_SECONDS)
+            process.join(grace)
     events["metrics_done"].set()
-    process, conn = children["metrics"]
-    process.join(JOIN_SECONDS)
-    _collect(children, outcome, sink_of)
-
-
-def _collect(children, outcome: Outcome, sink_of: dict) -> None:
-    """Read what children reported; a child that ended without a report died."""
-    for name, (process, conn) in children.items():
-        if conn.closed:
-            continue
-        try:
-            while conn.poll():
-                kind, payload = conn.recv()
-                if kind == "error":
-                    outcome.errors.append(f"{name}: {payload}")
-                elif name.startswith("producer"):
-                    for reason, count in payload["failures"].items():
-                        outcome.failures[reason] = outcome.failures.get(reason, 0) + count
-                    outcome.fingerprints.setdefault(sink_of[name], []).append(payload["fingerprint"])
-                    if payload["down"] and payload["down"] not in outcome.notes:
-                        outcome.notes.append(payload["down"])  # its lines are counted failed: the status is 1
-                elif name == "metrics":
-                    outcome.series = payload
-                conn.close()
-                break
-        except (EOFError, OSError):
-            conn.close()
-            process.join(JOIN_SECONDS)
-            outcome.errors.append(f"{name}: {_death(process.exitcode)}")
-
-
-def _death(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"killed by signal {signal.Signals(-code).name}"
-    return f"exited with status {code}"
+    children["metrics"][0].join(grace)
+    if aborted_at:
+        watch.kill_the_rest()
+        for process, _ in children.values():
+            process.join(1.0)
+    watch.collect()
 
 
 def _reap(children, abort) -> None:

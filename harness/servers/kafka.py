@@ -22,7 +22,6 @@ from pathlib import Path
 from harness.errors import UserError
 
 READY_TIMEOUT = 10.0  # Tansu answers metadata ~70 ms after launch; 10 s covers a loaded machine
-STOP_GRACE = 1.0  # SIGTERM takes Tansu ~5 s; it keeps nothing on disk, so SIGKILL after this
 PR_SET_PDEATHSIG = 1
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -90,8 +89,10 @@ class EmbeddedBroker:
         command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
                    "--storage-engine", "memory://tansu/"]
         with open(self.log_path, "wb") as log:
+            # Its own session: a terminal's Ctrl-C goes to the foreground
+            # process group, and the broker must outlive logstorm's drain.
             self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            preexec_fn=_die_with_parent)
+                                            preexec_fn=_die_with_parent, start_new_session=True)
         self.bootstrap = f"127.0.0.1:{port}"
         try:
             self._wait_ready()
@@ -135,14 +136,11 @@ class EmbeddedBroker:
         return errors[0] if errors else f"it exited with status {self.process.returncode}"
 
     def stop(self) -> None:
-        """SIGTERM, a short grace, then SIGKILL; always by our own child's PID."""
+        """SIGKILL, by our own child's PID: the memory storage keeps nothing
+        to save, and SIGTERM takes Tansu about 5 s, which every run would wait."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.kill()
+            self.process.wait()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

@@ -12,6 +12,7 @@ levels set by their owner rather than totals.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +21,15 @@ from generators.baddata import KINDS
 from harness.transport import shm
 from harness.report.histogram import SLOTS, Histogram
 
-COUNTERS = ("generated", "bad", "sent", "delivered", "failed", "bytes", "late", "lag_us", "ring_fill_ppm", "observed",
-            "batches", *(f"bad_{kind}" for kind in KINDS))
-GAUGES = ("lag_us", "ring_fill_ppm")
+# A producer counts "sending" before each send and "sent" after it, so that
+# lines handed to a sink are known even if the process dies inside the call;
+# "dropped" are failed lines never handed to the sink (it was down).
+# "beat_ms" is when the process last showed progress and "busy_until_ms" how
+# long a call it is in may legitimately block (both wall-clock milliseconds):
+# the supervisor reads them to tell a hung process from a busy one.
+COUNTERS = ("generated", "bad", "sending", "sent", "delivered", "failed", "dropped", "bytes", "late", "lag_us",
+            "ring_fill_ppm", "observed", "batches", "beat_ms", "busy_until_ms", *(f"bad_{kind}" for kind in KINDS))
+GAUGES = ("lag_us", "ring_fill_ppm", "beat_ms", "busy_until_ms")
 INDEX = {name: i for i, name in enumerate(COUNTERS)}
 
 
@@ -52,6 +59,13 @@ class Slot:
 
     def get(self, name: str) -> int:
         return int(self._counters[INDEX[name]])
+
+    def beat(self, busy_for: float = 0.0) -> None:
+        """Show progress now; `busy_for`: the call about to be made may block
+        that many seconds without being a hang."""
+        now_ms = int(time.time() * 1000)
+        self._counters[INDEX["beat_ms"]] = now_ms
+        self._counters[INDEX["busy_until_ms"]] = now_ms + int(busy_for * 1000)
 
     def histogram(self, name: str) -> Histogram:
         """A view over shared memory: what is recorded here the reader sees."""
@@ -115,6 +129,10 @@ class StatsBoard:
     def slot(self, i: int) -> Slot:
         """Slot i, for its one writer. Drop it (and its histograms) before close()."""
         return Slot(self._block[i, :len(COUNTERS)], self._histograms(self._block[i]), self)
+
+    def column(self, name: str) -> np.ndarray:
+        """One counter of every slot, copied (cheap: no histograms)."""
+        return self._block[:, INDEX[name]].copy()
 
     def snapshot(self) -> Snapshot:
         block = self._block.copy()
