@@ -46,6 +46,18 @@ class Ack:
     reason: str = ""  # why they failed, e.g. "MSG_TIMED_OUT"
 
 
+class ReaderGone(Exception):
+    """Raised by send() when whoever reads the sink's output went away (the
+    `head` of `stream stdout | head`): the reader's choice, not a failure.
+    The run stops at once and quietly; `delivered` of this send's lines were
+    written whole, and the rest count as unsent with `reason`."""
+
+    def __init__(self, delivered: int, reason: str) -> None:
+        super().__init__(reason)
+        self.delivered = delivered
+        self.reason = reason
+
+
 @dataclass
 class Acks:
     """A list of acks with a cheap append for synchronous sinks."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from sinks.base import NoOptions as Options
-from sinks.base import Synchronous
+from sinks.base import ReaderGone, Synchronous
 from sinks.base import no_arguments as add_arguments
 from sinks.base import no_options as options
 from sinks.base import nothing_to_check as check
@@ -20,23 +20,17 @@ __all__ = ["NAME", "HELP", "MAX_PRODUCERS", "Options", "add_arguments", "options
 
 
 class StdoutSink(Synchronous):
-    def __init__(self) -> None:
-        super().__init__()
-        self.closed = False
-
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        if self.closed:
-            self.acks.add(intended, 0, lines, "stdout closed")
-            return
         view = memoryview(data)
         try:
             while view:
                 view = view[os.write(1, view):]
         except BrokenPipeError:
-            # The reader went away (`| head`): what is left is counted, not lost silently.
-            self.closed = True
-            self.acks.add(intended, 0, lines, "stdout closed")
-            return
+            written = len(data) - len(view)
+            whole = data.count(b"\n", 0, written)
+            if whole:
+                self.acks.add(intended, whole)
+            raise ReaderGone(whole, "stdout was closed by its reader") from None
         self.acks.add(intended, lines)
 
 

@@ -19,7 +19,7 @@ from harness.load.pacing import SEND_EVERY, Pacer
 from harness.transport.ring import Ring, RingBatch, RingHandle
 from harness.run.spec import SinkTarget
 from harness.transport.stats import StatsBoard
-from sinks.base import Ack, cut
+from sinks.base import Ack, ReaderGone, cut
 
 # A line sent this long after its intended time counts as late.
 LATE_SECONDS = 0.05
@@ -101,6 +101,7 @@ class Producer:
         self.last_delivered = time.time()
         self.last_failed = 0.0
         self.down = ""  # why the sink is considered down, once it is
+        self.reader_gone = ""  # why the sink's reader went away, once it did: the run ends, nothing failed
         # Paced sends hold lines due over a few milliseconds: their spread,
         # by the send's intended time, so that each line's latency counts
         # from about its own intended time, not only the first line's.
@@ -170,7 +171,14 @@ class Producer:
                 self.spreads[intended] = self.pacer.intended(line + take - 1, intended) - intended
             self.slot.add("sending", take)
             self.slot.beat(self.longest_send)
-            self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
+            try:
+                self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
+            except ReaderGone as gone:
+                self.slot.add("sending", gone.delivered - take)  # the rest was never taken: unsent, not in doubt
+                self.settle(self.sink.poll(0))
+                self.reader_gone = gone.reason
+                self.controls.stop.set()
+                return
             self.last_send = time.time()
             self.slot.add("sent", take)
             if self.pacer is not None and self.last_send - intended > LATE_SECONDS:
@@ -209,14 +217,17 @@ def producer_role(target: SinkTarget, rank: int, count: int, rings: list[RingHan
                 producer.settle(sink.poll(0))
             else:
                 producer.deliver(batch)
+            if producer.reader_gone:
+                break
     finally:
         inbox.close()
         short = controls.abort.is_set() or producer.down
         close_seconds = ABORT_CLOSE_SECONDS if short else CLOSE_SECONDS
         producer.slot.beat(close_seconds)
         producer.settle(sink.close(close_seconds))
-        failures, down = dict(producer.failures), producer.down
+        failures, down, reader_gone = dict(producer.failures), producer.down, producer.reader_gone
         del producer  # the board's mapping closes only once no view of it is left
         board.close()
     fingerprint = getattr(sink, "fingerprint", None)
-    return {"failures": failures, "fingerprint": fingerprint() if fingerprint else None, "down": down}
+    return {"failures": failures, "fingerprint": fingerprint() if fingerprint else None, "down": down,
+            "reader_gone": reader_gone}

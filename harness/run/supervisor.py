@@ -65,6 +65,7 @@ class Outcome:
     seconds: float = 0.0  # from the common start to the end of delivery
     ended: dict[str, str] = field(default_factory=dict)  # children that did not report: how they ended
     aborted_by_user: bool = False
+    reader_gone: str = ""  # a sink's reader went away (`| head`): the run stopped there, by the reader's choice
 
 
 class Signals:
@@ -162,13 +163,13 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         snapshot = board.snapshot()
         layout = Layout.of(topology, spec)
         outcome.totals = totals(snapshot, layout)
-        cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else "")
+        cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else outcome.reader_gone)
         outcome.errors += account(outcome.totals, snapshot, layout, {p.slot: p.name for p in topology.role("producer")},
                                   outcome.ended, cause)
         if not events["abort"].is_set():
             _after_run(spec, outcome, start_at.value)
         _clean_up(spec, outcome)
-    lost = any(sink.unsent or sink.in_doubt for sink in outcome.totals.sinks)
+    lost = any(sink.in_doubt or (sink.unsent and not outcome.reader_gone) for sink in outcome.totals.sinks)
     if (outcome.totals.failed or outcome.errors or lost) and not outcome.status:
         outcome.status = 1
     return outcome

@@ -61,6 +61,8 @@ class Watch:
             outcome.fingerprints.setdefault(self.sink_of[name], []).append(payload["fingerprint"])
             if payload["down"] and payload["down"] not in outcome.notes:
                 outcome.notes.append(payload["down"])  # its lines are counted failed: the status is 1
+            if payload["reader_gone"]:
+                outcome.reader_gone = payload["reader_gone"]
         elif name == "metrics":
             outcome.series = payload
 
@@ -83,7 +85,7 @@ class Watch:
         for name, (process, conn) in self.children.items():
             if process.is_alive() and name not in self.verdicts and name != sparing:
                 self.expected.add(name)
-                self._kill(name, "killed: still running after the abort")
+                self._kill(name, "killed, still running after the abort")
 
     def _kill(self, name: str, why: str) -> None:
         self.verdicts[name] = why
