@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 import pytest
 
-from harness.report.compare import SAME, mann_whitney_p, parse_thresholds
+from harness.report.compare import MISSING, SAME, mann_whitney_p, parse_thresholds
 from harness.errors import UserError
 from harness.report.results import build_repeated, build_result, write_result
 from tests.fixtures.common import run_cli
@@ -31,16 +31,18 @@ HIGH_NOISE = (0.4, 1.6, 0.7, 1.3, 1.0, 0.5, 1.5, 0.8, 1.2, 1.0)
 
 
 def run(rate: float = 100_000, latency: float = 1.0, noise: tuple[float, ...] = LOW_NOISE, seconds: int = 10,
-        host: dict | None = None, profile: dict | None = None, minutes: int = 0, e2e: float | None = None) -> dict:
+        host: dict | None = None, profile: dict | None = None, minutes: int = 0, e2e: float | None = None,
+        sinks: tuple[str, ...] = ("null",)) -> dict:
     """A result of `seconds` seconds at `rate` lines/s (each second off by
-    `noise`), with latencies `latency` times the reference ones (and
-    end-to-end latencies `e2e` times three times those, if given)."""
+    `noise`) into each of `sinks`, with latencies `latency` times the
+    reference ones (and end-to-end latencies `e2e` times three times those,
+    if given)."""
     factors = [noise[i % len(noise)] for i in range(seconds)]
     latencies = LATENCIES * latency
     p50, p99 = np.percentile(latencies, 50), np.percentile(latencies, 99)
     outcome, spec = constructed([rate * f for f in factors], latencies,
                                 p50s=[round(p50 * f) for f in factors], p99s=[round(p99 * f) for f in reversed(factors)],
-                                e2e_us=None if e2e is None else LATENCIES * 3 * e2e)
+                                e2e_us=None if e2e is None else LATENCIES * 3 * e2e, sinks=sinks)
     result = build_result("smoke", profile or {"duration": seconds}, outcome, spec,
                           ended=ENDED + dt.timedelta(minutes=minutes))
     result["logstorm"] = {"version": "0.1.0", "commit": "0123456789abcdef0123456789abcdef01234567", "dirty": False}
@@ -135,6 +137,36 @@ def test_runs_that_do_not_compare_well_warn(tmp_path, change, warning):
     assert done.returncode == 0
     assert f"logstorm compare: warning: {warning}" in done.stderr.decode()
     assert warning in done.stdout.decode()
+
+
+@pytest.mark.parametrize("base, new, args, status, expected, says", [
+    (run(sinks=("null", "file")), run(), ["--fail-on-regression"], 1, {"file throughput": MISSING, "null p99": SAME},
+     "3 gated metrics got worse: file throughput: missing in the new run; file p50: missing in the new run; file p99"),
+    (run(sinks=("null", "file")), run(), [], 0, {"file p50": MISSING}, "file p99: missing in the new run"),
+    # e2e metrics are not gated unless named: gone, they show, but do not fail.
+    (run(e2e=1.0), run(), ["--fail-on-regression"], 0, {"e2e_p99": MISSING, "p99": SAME}, "No gated metric got worse."),
+    (run(e2e=1.0), run(), ["--threshold", "e2e_p99:10%", "--fail-on-regression"], 1, {"e2e_p99": MISSING},
+     "got worse: e2e_p99: missing in the new run"),
+])
+def test_a_metric_gone_from_the_new_run_shows_and_fails_the_gate(tmp_path, base, new, args, status, expected, says):
+    done = run_cli("compare", save(tmp_path, "base.json", base), save(tmp_path, "new.json", new), *args)
+    stdout = done.stdout.decode()
+    assert done.returncode == status, (stdout, done.stderr.decode())
+    found = verdicts(stdout)
+    assert {metric: found.get(metric) for metric in expected} == expected, stdout
+    assert says in stdout, stdout
+    assert "base run" in done.stderr.decode()  # the warning says what only the base run has
+
+
+@pytest.mark.parametrize("args", [[], ["--fail-on-regression"]])
+def test_runs_with_no_metric_in_common_are_an_error(tmp_path, args):
+    done = run_cli("compare", save(tmp_path, "base.json", run()), save(tmp_path, "new.json", run(sinks=("kafka",))), *args)
+    stderr = done.stderr.decode()
+    assert done.returncode == 2 and not done.stdout, stderr
+    assert stderr.startswith("logstorm compare: error: the runs have no metric in common: "), stderr
+    assert "the base run has null (throughput, p50, p90, p99, p99.9, max)" in stderr
+    assert "the new run has kafka (throughput, p50, p90, p99, p99.9, max)" in stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
 
 
 def test_hostnames_alone_do_not_warn(tmp_path):

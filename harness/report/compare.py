@@ -31,6 +31,7 @@ DEFAULT_GATED = ("throughput", "p50", "p99")
 WHOLE_SECOND = 0.9  # shorter series records (the run's last moments) are not per-second samples
 
 BETTER, WORSE, SAME, NOT_COMPARABLE = "better", "worse", "no significant change", "not comparable"
+MISSING = "missing in the new run"
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,14 @@ class Check:
     gated: bool
 
     def fails(self, row: Row) -> str | None:
-        """A message when `row` is a regression that fails the gate, else None."""
-        if self.gated and row.verdict == WORSE:
+        """A message when `row` fails the gate (worse, or gone), else None."""
+        if not self.gated:
+            return None
+        if row.verdict == WORSE:
             return f"{row.label}: {row.change:+.1f}% (threshold {self.percent:g}%)"
+        if row.verdict == MISSING:
+            # A gate that passes because the metric vanished would hide any regression.
+            return f"{row.label}: {MISSING}"
         return None
 
 
@@ -165,6 +171,8 @@ class Row:
 
 def judge(sink: str, label: str, metric: Metric, check: Check, base: float | None, new: float | None,
           base_samples: Sequence[float], new_samples: Sequence[float]) -> Row:
+    if base is not None and new is None:
+        return Row(sink, label, metric, base, new, None, MISSING, check.gated, None)
     if base is None or new is None or base == 0:
         return Row(sink, label, metric, base, new, None, NOT_COMPARABLE, check.gated, None)
     change = (new - base) / base * 100
@@ -178,28 +186,39 @@ def judge(sink: str, label: str, metric: Metric, check: Check, base: float | Non
 
 
 def compare(base: dict, new: dict, thresholds: Thresholds) -> list[Row]:
-    """One row per metric per sink the two results share (by name)."""
+    """One row per metric of each base sink (by name), "missing in the new
+    run" where the new run lacks it; a UserError when no metric is in both."""
     rows = []
-    several = len(new["sinks"]) > 1
-    base_sinks = dict(_labelled(base["sinks"]))
-    for label, sink in _labelled(new["sinks"]):
-        old = base_sinks.get(label)
-        if old is None:
-            continue
+    several = max(len(base["sinks"]), len(new["sinks"])) > 1
+    new_sinks = dict(_labelled(new["sinks"]))
+    for label, old in _labelled(base["sinks"]):
+        sink = new_sinks.get(label)
         for metric in METRICS:
-            if metric.kind != "throughput" and not (metric.kind in sink["latency"] and metric.kind in old["latency"]):
-                continue  # e2e measured in one run or neither (warnings() tells)
+            if metric.kind != "throughput" and metric.kind not in old["latency"]:
+                continue  # e2e not measured in the base run (warnings() tells when the new run did)
             shown = f"{label} {metric.name}" if several else metric.name
             rows.append(judge(label, shown, metric, thresholds.check(metric.name), _figure(old, metric), _figure(sink, metric),
                               samples(base, label, metric), samples(new, label, metric)))
+    if not any(row.base is not None and row.new is not None for row in rows):
+        raise UserError(f"the runs have no metric in common: the base run has {_measured(base)}; "
+                        f"the new run has {_measured(new)}")
     return rows
 
 
-def _figure(sink: dict, metric: Metric) -> float | None:
+def _figure(sink: dict | None, metric: Metric) -> float | None:
+    if sink is None:
+        return None
     if metric.kind == "throughput":
         return sink[metric.key]
     figures = sink["latency"].get(metric.kind)
     return None if figures is None else figures[metric.key]
+
+
+def _measured(result: dict) -> str:
+    """A result's metrics with a value, per sink: "kafka (throughput, p50, ...)"."""
+    sinks = [f"{label} ({', '.join(m.name for m in METRICS if _figure(sink, m) is not None) or 'none'})"
+             for label, sink in _labelled(result["sinks"])]
+    return ", ".join(sinks) or "no sinks"
 
 
 def samples(result: dict, label: str, metric: Metric) -> list[float]:
@@ -210,7 +229,10 @@ def samples(result: dict, label: str, metric: Metric) -> list[float]:
         return [v for sink in sinks if sink is not None and (v := _figure(sink, metric)) is not None]
     if metric.series_key is None:
         return []
-    index = [name for name, _ in _labelled(result["sinks"])].index(label)
+    labels = [name for name, _ in _labelled(result["sinks"])]
+    if label not in labels:
+        return []
+    index = labels.index(label)
     found = []
     for record in result["series"]:
         seconds = record.get("seconds")
