@@ -254,8 +254,8 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
     deadline = None if spec.duration is None or spec.paced else start_at.value + spec.duration
     aborted_at = None
     while True:
-        watch.collect()
         watch.check_alive()
+        watch.collect()
         if reader_result.get("error"):
             outcome.errors.append(f"reader: {reader_result.pop('error')}")
         if outcome.errors and not events["abort"].is_set():
@@ -271,6 +271,10 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
         # Only children that have not reported yet: an exited child's sentinel stays ready for ever.
         pending = [(process, conn) for process, conn in children.values() if not conn.closed]
         wait([conn for _, conn in pending] + [process.sentinel for process, _ in pending], timeout=WAIT_SLICE)
+    watch.collect()  # a producer that died just before the loop saw it gone
+    if outcome.errors and not events["abort"].is_set():
+        events["abort"].set()  # the generators feeding a dead producer would wait on its ring
+        aborted_at = time.monotonic()
     grace = 0.2 if aborted_at else JOIN_SECONDS
     if reader is not None:
         events["stop"].set()
