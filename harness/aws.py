@@ -20,6 +20,11 @@ from harness.errors import UserError
 # short timeouts and a single attempt; delivery gets patient ones.
 CHECK_TIMEOUTS = (2.0, 3.0)  # connect, read (seconds)
 DELIVERY_TIMEOUTS = (5.0, 60.0)
+# How long one send of the S3 or Kinesis sink may block (its `longest_send`,
+# read by the supervisor's hang check): a send is several calls, each bounded
+# by the timeouts above and retried, so a slow but working upload can take
+# minutes; botocore's timeouts, not the hang check, bound it.
+LONGEST_SEND = 3600.0
 
 NOT_FOUND = {"404", "NoSuchBucket", "NotFound", "ResourceNotFoundException"}
 DENIED = {"403", "AccessDenied", "AccessDeniedException", "AllAccessDisabled"}

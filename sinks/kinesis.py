@@ -133,6 +133,7 @@ class KinesisSink(Synchronous):
         self.client: Any = None
         self.rng = random.Random()  # seeded from the OS: keys must differ between producers
         self.key = partition_key(options.key_field, self.rng)
+        self.longest_send = aws.LONGEST_SEND
         super().__init__()
 
     def open(self) -> None:

@@ -142,6 +142,7 @@ class S3Sink(Synchronous):
         self.aborter: Any = None
         self.seq = 0
         self.current: _Object | None = None
+        self.longest_send = aws.LONGEST_SEND
         super().__init__()
 
     def open(self) -> None:
