@@ -112,7 +112,7 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
 
 def run(args: argparse.Namespace) -> int:
     """One run, or a profile's repetitions; the result file holds them all."""
-    from harness.report.results import build_repeated, build_result, redact, write_result
+    from harness.report.results import build_repeated, build_result, check_result_folder, redact, write_result
     from harness.run.supervisor import supervise
 
     if getattr(args, "profile", None):
@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         spec = spec_from_flags(args)
         name, repeat, folder, warmup, specs = "adhoc", 1, args.results, 0.0, lambda: spec
         resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet")})
+    if folder is not None:
+        check_result_folder(folder, name)
     results, status = [], 0
     for round_ in range(repeat):
         spec = replace(specs(), quiet=args.quiet)

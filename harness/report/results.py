@@ -30,10 +30,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -238,13 +240,25 @@ def _add_counts(dicts: Any) -> dict[str, int]:
     return total
 
 
+def check_result_folder(folder: str | Path, profile_name: str) -> None:
+    """Before a run: create the folder its result goes to, and write and
+    remove a probe file there, so a folder we cannot write fails at once
+    and not after the whole benchmark."""
+    target = _result_folder(folder, profile_name)
+    with _writing(target):
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+
+
 def write_result(result: dict, folder: str | Path, profile_name: str) -> Path:
     """Write `result` as folder/<profile>/<NNNN>_<YYYYmmddTHHMMSSZ>.json, NNNN
     the next free number there (several writers at once each get their own)."""
-    target = Path(folder) / _safe_name(profile_name)
+    target = _result_folder(folder, profile_name)
     stamp = _parse_utc(result["started"]).strftime("%Y%m%dT%H%M%SZ")
     data = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    try:
+    with _writing(target):
         target.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(m.group(1)) for p in target.iterdir() if (m := NAME.match(p.name))), default=0)
         while True:
@@ -255,6 +269,16 @@ def write_result(result: dict, folder: str | Path, profile_name: str) -> Path:
                 return path
             except FileExistsError:
                 number += 1
+
+
+def _result_folder(folder: str | Path, profile_name: str) -> Path:
+    return Path(folder) / _safe_name(profile_name)
+
+
+@contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    try:
+        yield
     except OSError as error:
         raise UserError(f"cannot write results to {target}: {error.strerror or error}") from None
 
