@@ -30,7 +30,7 @@ from harness.errors import UserError
 from sinks import kafka_options
 from sinks.base import Ack
 from sinks.kafka_log import Captured, log_error, stderr_logger
-from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, with_bootstrap
+from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, speaks_sasl, with_bootstrap
 from sinks.kafka_verify import fingerprint_sum
 
 NAME = "kafka"
@@ -51,6 +51,10 @@ def prepare(options: Options, resources: ExitStack) -> Options:
     (stopped when `resources` closes) and point the options at it."""
     if not needs_embedded(options):
         return options
+    if speaks_sasl(options):
+        # Tansu fails the SASL handshake ("Unsupported SASL mechanism"), and only after the check's 10 s wait.
+        raise UserError(f"the embedded broker has no SASL authentication (-e security.protocol={options.protocol}): "
+                        "give --broker HOST:PORT of a cluster that has it")
     from harness.servers.kafka import EmbeddedBroker
 
     broker = resources.enter_context(EmbeddedBroker().start())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 
 from harness.errors import UserError
@@ -15,6 +16,7 @@ from harness.options import number
 EMBEDDED = "embedded"
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 ACKS = ("all", "-1", "0", "1")
+TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 # Throughput defaults; any -e overrides them. A deep local queue (librdkafka
 # holds 100,000 messages by default) rides out broker pauses; a short linger
 # measured faster on the embedded broker than a long one (20 ms: about a
@@ -47,6 +49,11 @@ class Options:
     @property
     def bootstrap(self) -> str:
         return ",".join(self.brokers)
+
+    @property
+    def protocol(self) -> str:
+        """security.protocol as the user's -e set it ("" when left to us)."""
+        return dict(self.config).get("security.protocol", "")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,12 +91,32 @@ def options(args: argparse.Namespace) -> Options:
         raise UserError("--broker is empty")
     if EMBEDDED in brokers and len(brokers) > 1:
         raise UserError("--broker embedded cannot be combined with other brokers")
-    if not args.topic.strip():
-        raise UserError("--topic is empty")
+    for broker in brokers:
+        check_broker(broker)
+    check_topic(args.topic)
     return Options(brokers=brokers, topic=args.topic, config=tuple(split_setting(s) for s in args.config),
                    sasl_username=args.sasl_username or None, sasl_password=args.sasl_password or None,
                    partitions=args.partitions, acks=args.acks, compression=args.compression,
                    key=parse_key(args.key), delivery_timeout=args.delivery_timeout, verify=args.verify, e2e=args.e2e)
+
+
+def check_broker(broker: str) -> None:
+    """HOST:PORT ([v6]:PORT too), or `embedded`. librdkafka would take a bad
+    one and retry it for the whole run."""
+    if broker == EMBEDDED:
+        return
+    host, colon, port = broker.rpartition(":")
+    if not colon or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UserError(f"--broker {broker!r}: expected HOST:PORT with a port from 1 to 65535")
+
+
+def check_topic(topic: str) -> None:
+    """Kafka's own rule, checked before a broker refuses the topic mid-run."""
+    if not topic.strip():
+        raise UserError("--topic is empty")
+    if not TOPIC.fullmatch(topic) or topic in (".", ".."):
+        raise UserError(f"--topic {topic!r}: a Kafka topic is 1 to 249 characters of a-z A-Z 0-9 . _ -, "
+                        "and not . or ..")
 
 
 def split_setting(text: str) -> tuple[str, str]:
@@ -124,11 +151,17 @@ def client_config(options: Options) -> dict[str, str]:
     if needs_embedded(options):
         raise ValueError("start the embedded broker and call with_bootstrap() first")
     config = {"bootstrap.servers": options.bootstrap}
-    # The embedded broker has no authentication: SASL_* left in the shell must not break the default run.
-    if options.sasl_username and not options.embedded:
+    if options.sasl_username and (speaks_sasl(options) or not options.embedded):
         config |= {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
                    "sasl.username": options.sasl_username, "sasl.password": options.sasl_password or ""}
     return config | dict(options.config)
+
+
+def speaks_sasl(options: Options) -> bool:
+    """The user's -e security.protocol asks for SASL. Without it, credentials
+    left in the shell (SASL_*) stay away from the embedded broker, which has
+    no authentication, so they do not break the default run."""
+    return options.protocol.upper().startswith("SASL")
 
 
 def producer_config(options: Options) -> dict[str, object]:
