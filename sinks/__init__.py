@@ -16,6 +16,8 @@ SINKS = {
     "kinesis": "sinks.kinesis",
 }
 ALIASES = {"file": "filesystem"}
+# What every sink defines (sinks/base.py says what each is for).
+CONTRACT = ("NAME", "HELP", "add_arguments", "options", "check", "create")
 
 
 def sink_names() -> list[str]:
@@ -27,10 +29,19 @@ def sink_module(name: str) -> ModuleType:
     contract, named by its dotted path (`--sink mypackage.mysink`)."""
     if "." in name:
         try:
-            return importlib.import_module(name)
+            module = importlib.import_module(name)
         except ImportError as error:
             raise KeyError(f"cannot import sink module {name!r}: {error}") from None
+        return follows_contract(module, name)
     key = ALIASES.get(name.lower(), name.lower())
     if key not in SINKS or not importlib.util.find_spec(SINKS[key]):
         raise KeyError(f"unknown sink {name!r} (sinks: {', '.join(sink_names())})")
     return importlib.import_module(SINKS[key])
+
+
+def follows_contract(module: ModuleType, name: str) -> ModuleType:
+    """`module`, if it defines what a sink must; a KeyError naming what it lacks."""
+    missing = [part for part in CONTRACT if not hasattr(module, part)]
+    if missing:
+        raise KeyError(f"sink module {name!r} is not a sink: it lacks {', '.join(missing)} (see sinks/base.py)")
+    return module
