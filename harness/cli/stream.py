@@ -9,10 +9,11 @@ delivers what is in flight and prints the totals.
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from typing import Iterator, Sequence
 
-from harness.errors import UserError
+from harness.errors import RunFailed
 from harness.options import number
+from harness.sources.files import InputError
 from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
 
 
@@ -42,12 +43,22 @@ def run(args: argparse.Namespace) -> int:
     from harness.run.supervisor import supervise
 
     paths = tuple(args.files or ["-"])
-    try:
-        check_inputs(paths, args.endpoint_url)
-    except OSError as error:
-        raise UserError(f"cannot read {error.filename}: {error.strerror}") from None
+    check_inputs(paths, args.endpoint_url)
     spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
                    rate=args.rate, schedule=schedule_of(args), quiet=args.quiet)
-    outcome = supervise(spec, read_chunks(paths, args.endpoint_url))
+    broken: list[InputError] = []
+    outcome = supervise(spec, until_broken(read_chunks(paths, args.endpoint_url), broken))
+    if broken:
+        raise RunFailed(f"{broken[0]} (after reading {outcome.totals.generated:,} lines)")
     report("stream", outcome)
     return outcome.status
+
+
+def until_broken(chunks: Iterator[bytes], broken: list[InputError]) -> Iterator[bytes]:
+    """The chunks until an input turns out broken part-way (a truncated .gz):
+    the run then ends as if the input had, delivering what was read, and the
+    error waits in `broken` to be the one line that names the file."""
+    try:
+        yield from chunks
+    except InputError as error:
+        broken.append(error)

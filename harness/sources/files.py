@@ -6,9 +6,30 @@ from __future__ import annotations
 
 import gzip
 import sys
+import zlib
+from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
+from harness.errors import UserError
+
 CHUNK_BYTES = 1 << 20
+# What broken compressed data raises, on opening or part-way through.
+DAMAGED = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+class InputError(UserError):
+    """An input that cannot be read, or whose compressed data is broken."""
+
+
+@contextmanager
+def named(path: str) -> Iterator[None]:
+    """Errors while reading `path` as one InputError that names it."""
+    try:
+        yield
+    except DAMAGED as error:
+        raise InputError(f"{path}: broken gzip data: {error}") from None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def open_input(path: str) -> BinaryIO:
