@@ -336,6 +336,9 @@ def from_json(path: str | os.PathLike) -> Schedule:
     for i, rate in enumerate(rates):
         if not _is_number(rate) or rate < 0:
             raise UserError(f"{path}: schedule[{i}] must be a rate of 0 or more lines per second, not {rate!r}")
+    if not any(rates):
+        # A run would start, send nothing and end "successfully".
+        raise UserError(f"schedule {path} never sends anything: every rate is 0")
     return Sequence([Step(rate, interval) for rate in rates])
 
 
