@@ -5,6 +5,7 @@ shows part-way through is named too, with exit status 1."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import random
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sinks import kafka_options
 from tests.fixtures.common import run_cli
 
 SECRET = "pa55-w0rd-never-shown"
@@ -106,3 +108,16 @@ def test_good_brokers_still_pass(inputs):
     """A comma list of HOST:PORT is taken: the run gets as far as reaching it."""
     done = run_cli("stream", "kafka", "--broker", "127.0.0.1:1,[::1]:1", "--topic", "t", str(inputs / "a.log"), timeout=60)
     assert done.returncode == 2 and "cannot reach Kafka at 127.0.0.1:1,[::1]:1" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("broker", ["embedded", "kafka-1:9092"])
+def test_credentials_reach_the_producer_whatever_the_broker(broker):
+    """They were dropped for the embedded broker (which then refuses SASL at start, see CASES)."""
+    parser = argparse.ArgumentParser()
+    kafka_options.add_arguments(parser)
+    options = kafka_options.options(parser.parse_args(["--broker", broker, "--sasl-username", "u", "--sasl-password", SECRET,
+                                                       "-e", "security.protocol=SASL_PLAINTEXT"]))
+    if kafka_options.needs_embedded(options):
+        options = kafka_options.with_bootstrap(options, "127.0.0.1:5555")
+    config = kafka_options.producer_config(options)
+    assert (config["sasl.username"], config["sasl.password"], config["security.protocol"]) == ("u", SECRET, "SASL_PLAINTEXT")

@@ -7,7 +7,8 @@ BASE and NEW are result files, or folders whose *.json files are repeated
 runs of one profile. A change counts only beyond its threshold and, with at
 least 5 samples a side, when a Mann-Whitney U test finds it significant
 (alpha 0.05). Gated metrics: throughput, p50, p99 and any metric named in
---threshold; --fail-on-regression exits 1 when one of them got worse.
+--threshold; --fail-on-regression exits 1 when one of them got worse or
+is missing from NEW. Two results with no metric in common are an error.
 
 Formats: text; markdown (a table for a CI job summary or a pull-request
 comment); bmf (Bencher Metric Format, NEW's figures); github-benchmark
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("--threshold", default="5%", metavar="SPEC",
                         help="smallest change that counts: 5%% for all metrics, or per metric like throughput:5%%,p99:10%% "
                              "(a named metric is also gated); default 5%%")
-    parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a gated metric got worse")
+    parser.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a gated metric got worse or is missing from NEW")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
 
 
