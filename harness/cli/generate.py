@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Sequence
 
-from harness.errors import UserError
+from harness.errors import RunFailed, UserError
 from harness.options import number, words
 from harness.report.progress import Progress, summary_line
 
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.factory import DEFAULT_START, LineSpec
-    from harness.run.ordered import OrderedOutput
+    from harness.run.ordered import OrderedOutput, WriteFailed
 
     if args.list:
         return list_formats()
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         output.run(progress.update)
+    except WriteFailed as failed:
+        raise RunFailed(f"cannot write {args.output or 'stdout'}: {failed} (wrote {output.lines:,} whole lines)") from None
     finally:
         progress.close()
     if not args.quiet:

@@ -12,6 +12,10 @@ is written; no process copies another's bytes, and the parent only watches.
 A worker holds at most AHEAD batches, so memory stays flat however long the
 run.
 
+The output never ends in a torn line: when a write fails (a full disk), a
+worker dies or Ctrl-C lands mid-write, a regular file is cut back to the end
+of the last whole batch, and `lines` counts exactly the lines it holds.
+
 Unlike the harness, which spawns, the workers here are forked from a parent
 that has already built the line factory: a `generate -P 2` of two million
 lines lasts about half a second, and a spawned worker would spend a good part
@@ -22,6 +26,8 @@ threads at that point, and the workers only render and write.
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import gc
 import multiprocessing as mp
 import os
@@ -39,7 +45,8 @@ from harness.errors import RunFailed
 
 JOIN_SECONDS = 5.0
 AHEAD = 3  # batches a worker may hold rendered, waiting for the batches before them to be written
-RUNNING, STOP, CLOSED = 0, 1, 2  # shared state: go on / stop (within WAIT_SLICE) / the reader went away
+# shared state: go on / stop (within WAIT_SLICE) / the reader went away / a write failed (errno in `errno`)
+RUNNING, STOP, CLOSED, FAILED = 0, 1, 2, 3
 
 
 def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
@@ -55,11 +62,18 @@ def batch_size(index: int, lines: int, batch_lines: int) -> int:
     return batch_lines if lines == 0 else max(0, min(batch_lines, lines - index * batch_lines))
 
 
+class WriteFailed(Exception):
+    """A write to the output failed (the message is the system's reason);
+    the output was cut back to the whole batches written before it."""
+
+
 class Shared(ctypes.Structure):
     """In memory the workers share. `claimed` and `last` change under the
-    turn's lock; `lines`, `bytes` and `next` only by the worker writing."""
+    turn's lock; `lines`, `bytes`, `errno` and `next` only by the worker
+    writing."""
 
     _fields_ = [("lines", ctypes.c_int64), ("bytes", ctypes.c_int64), ("state", ctypes.c_int64),
+                ("errno", ctypes.c_int64),
                 ("claimed", ctypes.c_int64),  # batches handed out so far
                 ("next", ctypes.c_int64),  # the batch to write next
                 ("last", ctypes.c_double)]  # --realtime: when the latest claimed batch's time window ended
@@ -69,6 +83,33 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def write_batch(fd: int, batch: Batch, shared: Shared) -> bool:
+    """Write a whole batch and count it in `shared`; when that fails, say
+    why in `shared.state` and return False."""
+    try:
+        write_all(fd, batch.data)
+    except BrokenPipeError:
+        shared.state = CLOSED
+        return False
+    except OSError as error:
+        shared.state, shared.errno = FAILED, error.errno or errno.EIO
+        return False
+    shared.lines += batch.lines
+    shared.bytes += len(batch.data)
+    return True
+
+
+def whole_batches_start(fd: int) -> int | None:
+    """Where the output's first batch goes, if it is a regular file that can
+    be cut back; None for a pipe or terminal. Opened for appending (`>>`),
+    writes go to its end, whatever the current position says."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        return None
+    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+        return os.fstat(fd).st_size
+    return os.lseek(fd, 0, os.SEEK_CUR)
 
 
 class Worker:
@@ -122,13 +163,7 @@ class Worker:
 
     def write(self, index: int, batch: Batch) -> None:
         shared = self.shared
-        try:
-            write_all(self.fd, batch.data)
-        except BrokenPipeError:
-            shared.state = CLOSED
-        else:
-            shared.lines += batch.lines
-            shared.bytes += len(batch.data)
+        if write_batch(self.fd, batch, shared):
             self.bad.update(batch.bad)
         with self.turn:
             shared.next = index + 1
@@ -150,34 +185,45 @@ class OrderedOutput:
         self.startup = 0.0  # seconds spent building the line factory
 
     def run(self, progress: Callable[[int], None]) -> None:
-        """Raises BrokenPipeError when the reader of the output went away."""
+        """Raises BrokenPipeError when the reader of the output went away,
+        WriteFailed when a write failed, RunFailed when a worker died."""
         started = time.monotonic()
         factory = LineFactory(self.spec)
         self.startup = time.monotonic() - started
+        self.out.flush()  # from here on, batches go straight to the file descriptor
+        fd = self.out.fileno()
+        start = whole_batches_start(fd)
+        shared = Shared() if self.processes == 1 else mp.get_context("fork").RawValue(Shared)
         try:
             if self.processes == 1:
-                self._alone(factory, progress)
+                self._alone(factory, shared, fd, progress)
             else:
-                self._together(factory, progress)
+                self._together(factory, shared, fd, progress)
         except KeyboardInterrupt:
-            pass
-        self.out.flush()
+            cut_back(fd, start, shared)  # alone, Ctrl-C may land in the middle of a batch
+        except RunFailed as failure:
+            cut_back(fd, start, shared)  # the dead worker may have written part of a batch
+            raise RunFailed(f"{failure}; {shared.lines:,} whole lines were written before it") from None
+        finally:
+            self.lines = shared.lines
+        if shared.state == FAILED:
+            cut_back(fd, start, shared)
+            raise WriteFailed(os.strerror(shared.errno))
+        if shared.state == CLOSED:
+            raise BrokenPipeError
 
-    def _alone(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
+    def _alone(self, factory: LineFactory, shared: Shared, fd: int, progress: Callable[[int], None]) -> None:
         for index, n in batch_plan(self.goal, self.spec.batch_lines):
             batch = factory.render(index, n)
-            self.out.write(batch.data)
-            self.lines += batch.lines
+            if not write_batch(fd, batch, shared):
+                return
             self.bad.update(batch.bad)
-            progress(self.lines)
+            progress(shared.lines)
 
-    def _together(self, factory: LineFactory, progress: Callable[[int], None]) -> None:
+    def _together(self, factory: LineFactory, shared: Shared, fd: int, progress: Callable[[int], None]) -> None:
+        """Returns once every worker has stopped, whatever stopped them."""
         context = mp.get_context("fork")
         turn = context.Condition()
-        shared = context.RawValue(Shared)
-        fd = self.out.fileno()
-        start = os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
-        self.out.flush()
         gc.freeze()  # the workers' collector then leaves the inherited pools' pages unshared
         workers: list[tuple[Any, Any]] = []
         try:
@@ -194,17 +240,9 @@ class OrderedOutput:
             except KeyboardInterrupt:
                 shared.state = STOP  # each worker stops within WAIT_SLICE and reports
                 self._watch(waiting, shared, progress)
-        except RunFailed as failure:
-            self._end(workers, shared)  # nobody writes any more
-            if start is not None:  # the dead worker may have written part of a batch
-                os.ftruncate(fd, start + shared.bytes)
-            raise RunFailed(f"{failure}; {shared.lines:,} whole lines were written before it") from None
         finally:
             gc.unfreeze()
-            self.lines = shared.lines
-            self._end(workers, shared)
-        if shared.state == CLOSED:
-            raise BrokenPipeError
+            self._end(workers, shared)  # nobody writes any more
 
     def _watch(self, waiting: dict[Any, Any], shared: Shared, progress: Callable[[int], None]) -> None:
         """Until every worker has reported; a failed one stops the others."""
@@ -230,3 +268,9 @@ class OrderedOutput:
                 process.terminate()
                 process.join(JOIN_SECONDS)
             receive.close()
+
+
+def cut_back(fd: int, start: int | None, shared: Shared) -> None:
+    """Cut a regular file back to the end of the whole batches written."""
+    if start is not None:
+        os.ftruncate(fd, start + shared.bytes)
