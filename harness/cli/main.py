@@ -14,6 +14,11 @@ from typing import NoReturn, Sequence
 from harness import __version__
 from harness.errors import UserError
 
+# Before anything imports numpy: logstorm does no linear algebra, and
+# OpenBLAS's thread pool would add a thread to every process, which also
+# rules out forking the run's children (run/supervisor.py _start_method).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 COMMANDS = {
     "generate": "synthesize log lines to stdout or a file",
     "stream": "deliver lines from stdin or files to a sink",

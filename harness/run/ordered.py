@@ -16,8 +16,8 @@ The output never ends in a torn line: when a write fails (a full disk), a
 worker dies or Ctrl-C lands mid-write, a regular file is cut back to the end
 of the last whole batch, and `lines` counts exactly the lines it holds.
 
-Unlike the harness, which spawns, the workers here are forked from a parent
-that has already built the line factory: a `generate -P 2` of two million
+As in the harness (run/supervisor.py), the workers are forked, here from a
+parent that has already built the line factory: a `generate -P 2` of two million
 lines lasts about half a second, and a spawned worker would spend a good part
 of that importing numpy and building the same pools again. The parent has no
 threads at that point, and the workers only render and write.
