@@ -191,3 +191,12 @@ def test_once_every_line_is_generated_the_rings_name_no_pace_setter():
 def test_the_demo_records_render():
     text = render(fed([demo_record(second) for second in range(1, DEMO_SECONDS + 1)], lines=2_186_091))
     assert "rings full" not in text and "1.4 s" in text  # generation done; s3 lags behind kafka
+
+
+def test_the_average_is_over_the_span_to_the_last_delivery_not_the_time_spent_stopping():
+    """A 10 s run at 20,000/s whose last record comes 0.4 s after its last delivery."""
+    last = sink("kafka", 10.4, 0.0, target=20_000.0, delivered_total=200_000)
+    last["span_s"] = 10.0
+    text = render(fed([record(10.4, [last])], duration=10))
+    row = next(line for line in text.splitlines() if line.startswith("kafka "))
+    assert "20,000" in row.split()[3], row  # avg/s: 200,000 / 10.0, not / 10.4

@@ -3,7 +3,9 @@ second by second, and latency measured from the intended send time."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import time
 
 from generators.factory import LineSpec
@@ -11,6 +13,7 @@ from harness.load import schedule
 from harness.run.spec import RunSpec, SinkTarget
 from harness.run.supervisor import supervise
 from sinks import null
+from tests.fixtures.common import run_cli
 from tests.sinks import stall
 
 
@@ -60,3 +63,19 @@ def test_a_stalled_sink_makes_the_lines_due_meanwhile_late():
     assert latencies.max >= 950_000
     assert latencies.percentile(100 * (1 - 400 / 5000)) >= 500_000
     assert sink.late >= 900
+
+
+def test_a_paced_run_reports_its_rate_over_the_span_not_the_set_up_and_stopping(tmp_path):
+    """20,000 lines/s for 10 s: the summary and the result file give the
+    rate within 1 % (the run's set-up and stopping are its time "in all")."""
+    done = run_cli("run", "--format", "apache", "--rate", "20000", "--duration", "10", "--sink", "null", "--quiet",
+                   "--results", str(tmp_path), timeout=60)
+    assert done.returncode == 0, done.stderr
+    said = re.search(rb"200,000 lines in ([\d.]+) s \(([\d,]+) lines/s\)[^;]*; ([\d.]+) s in all", done.stderr)
+    assert said, done.stderr
+    assert abs(int(said[2].replace(b",", b"")) - 20_000) <= 200
+    assert float(said[3]) > float(said[1])
+    [path] = tmp_path.rglob("*.json")
+    result = json.loads(path.read_text())
+    assert abs(result["sinks"][0]["delivered_per_s"] - 20_000) <= 200
+    assert result["wall_s"] > result["duration_s"]

@@ -67,8 +67,10 @@ def report(command: str, outcome: Outcome) -> None:
     why anything failed, and the conservation check."""
     t, seconds = outcome.totals, outcome.seconds
     bad = f", {sum(t.bad.values()):,} bad ({', '.join(f'{k} {v:,}' for k, v in sorted(t.bad.items()))})" if t.bad else ""
-    print(f"{command}: {t.generated:,} lines in {seconds:.2f} s ({t.generated / max(seconds, 1e-9):,.0f} lines/s){bad}",
-          file=sys.stderr)
+    # The rate is over the span from the common start to the last delivery;
+    # set-up and stopping are the time "in all".
+    print(f"{command}: {t.generated:,} lines in {seconds:.2f} s ({t.generated / max(seconds, 1e-9):,.0f} lines/s){bad}; "
+          f"{outcome.wall_seconds:.2f} s in all", file=sys.stderr)
     for sink in t.sinks:
         latency = ""
         if sink.publish.total_count:

@@ -160,8 +160,11 @@ class Dashboard:
         # Ten columns fit a terminal of 80 only with the units of rates and
         # latencies in the headers.
         table = _table(("sink", "target/s", "now/s", "avg/s", "lag", "delivered", "failed", "p50 ms", "p99 ms", "p99.9 ms"))
-        seconds = max(record["t"], 1e-9)
         for sink in record["sinks"]:
+            # The average over the sink's span (start to last delivery), as
+            # the summary and the result file give it: a paced run's average
+            # is its rate, not less for the moments spent stopping.
+            seconds = max(sink.get("span_s") or record["t"], 1e-9)
             table.add_row(sink["name"], "max" if sink["target"] is None else count(round(sink["target"])),
                           count(round(sink["delivered"])), count(round(sink["delivered_total"] / seconds)),
                           lag(sink["lag_s"]), count(sink["delivered_total"]),

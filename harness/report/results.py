@@ -5,7 +5,9 @@ compared with (harness/report/compare.py). results/schema.json describes it.
     {"schema_version": 1,
      "profile": {"name", "hash": "sha256:...", "resolved": {... secrets "***"}},
      "seed", "logstorm": {"version", "commit", "dirty"}, "host": {...},
-     "started", "ended" (UTC), "duration_s", "status", "interrupted", "errors",
+     "started", "ended" (UTC), "duration_s" (the common start to the last
+     delivery: rates are over it), "wall_s" (set-up and stopping too),
+     "status", "interrupted", "errors",
      "totals": {"generated", "bytes", "bad": {kind: n}, "failed", "failed_by_reason"},
      "throughput": {"generated_per_s", "bytes_per_s"},
      "sinks": [{"name", "sent", "delivered", "failed", "late", "unsent", "in_doubt",
@@ -51,7 +53,7 @@ SECRET_KEY = re.compile(r"password|passwd|secret|token|sasl.*pass|aws_secret|sas
 URL_PASSWORD = re.compile(r"(://[^/:@\s]+:)[^@\s/]+@")  # scheme://user:PASSWORD@host
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9), ("p99_99", 99.99))
 # What one repetition contributes to a combined file's "repeats".
-RUN_KEYS = ("started", "ended", "duration_s", "status", "interrupted", "errors", "seed", "totals", "throughput", "sinks")
+RUN_KEYS = ("started", "ended", "duration_s", "wall_s", "status", "interrupted", "errors", "seed", "totals", "throughput", "sinks")
 NAME = re.compile(r"(\d{4,})_.*\.json$")
 
 
@@ -111,7 +113,8 @@ def latency(histogram: Histogram) -> dict:
 def build_result(profile_name: str, profile: dict, outcome: Any, spec: Any, extra: dict | None = None, *,
                  ended: dt.datetime | None = None) -> dict:
     """The result of one run, from what supervise() returned. Call it right
-    after the run: `ended` (default now) less the run's seconds is its start."""
+    after the run: `ended` (default now) less the run's wall time (or its span,
+    if longer or the wall time unknown) is its start."""
     ended = ended or dt.datetime.now(dt.timezone.utc)
     seconds = outcome.seconds
     totals = outcome.totals
@@ -122,9 +125,10 @@ def build_result(profile_name: str, profile: dict, outcome: Any, spec: Any, extr
         "seed": getattr(spec.source, "seed", None),
         "logstorm": {"version": __version__, **_commit()},
         "host": host(kafka=any("kafka" in target.module for target in spec.sinks)),
-        "started": _utc(ended - dt.timedelta(seconds=seconds)),
+        "started": _utc(ended - dt.timedelta(seconds=max(seconds, outcome.wall_seconds))),
         "ended": _utc(ended),
         "duration_s": round(seconds, 3),
+        "wall_s": round(outcome.wall_seconds, 3),
         "status": outcome.status,
         "interrupted": outcome.interrupted,
         "errors": list(outcome.errors),
@@ -189,7 +193,7 @@ def build_repeated(results: list[dict]) -> dict:
     runs: list[dict] = []
     series: list[dict] = []
     for result in results:
-        own = result.get("repeats") or [{key: result[key] for key in RUN_KEYS}]
+        own = result.get("repeats") or [{key: result[key] for key in RUN_KEYS if key in result}]
         for record in result["series"]:
             series.append({**record, "repeat": len(runs) + record.get("repeat", 0)})
         runs.extend(own)
@@ -201,6 +205,7 @@ def build_repeated(results: list[dict]) -> dict:
         "started": min(run["started"] for run in runs),
         "ended": max(run["ended"] for run in runs),
         "duration_s": round(seconds, 3),
+        "wall_s": round(sum(run.get("wall_s", 0.0) for run in runs), 3),
         "status": max(run["status"] for run in runs),
         "interrupted": any(run["interrupted"] for run in runs),
         "errors": [f"repeat {i}: {error}" for i, run in enumerate(runs) for error in run["errors"]],

@@ -60,6 +60,7 @@ class SinkTotals:
     late: int = 0
     publish: Histogram = field(default_factory=Histogram)
     e2e: Histogram | None = None  # end-to-end latency, when the sink was observed
+    last_delivery: float = 0.0  # wall-clock time of the last delivered line (0: none yet)
     sending: int = 0  # handed to the sink, counted before each send
     dropped: int = 0  # failed without being sent (the sink was down)
     unsent: int = 0
@@ -104,12 +105,21 @@ def totals(snapshot: Any, layout: Layout) -> Totals:
         sinks=[SinkTotals(name, _sum(snapshot, slots, "sent"), _sum(snapshot, slots, "delivered"), _sum(snapshot, slots, "failed"),
                           _sum(snapshot, slots, "late"), _histogram(snapshot, slots, "publish"),
                           _histogram(snapshot, observed, "e2e") if observed else None,
+                          last_delivery=_max(snapshot, slots, "last_delivery_ms") / 1000,
                           sending=_sum(snapshot, slots, "sending"), dropped=_sum(snapshot, slots, "dropped"))
                for (name, slots), observed in zip(layout.sinks, layout.observers)],
     )
 
 
-def interval_record(t: float, seconds: float, before: Totals, after: Totals, earlier: Any, snapshot: Any, layout: Layout) -> dict:
+def span(sink: SinkTotals, start: float) -> float:
+    """Seconds from the run's common start to the sink's last delivery (0
+    before any): the time over which its lines were delivered, without the
+    set-up before or the stopping after."""
+    return max(0.0, sink.last_delivery - start) if sink.last_delivery else 0.0
+
+
+def interval_record(t: float, seconds: float, before: Totals, after: Totals, earlier: Any, snapshot: Any, layout: Layout,
+                    start: float) -> dict:
     """One second (or interval) of the run, from two snapshots and their totals:
 
     {"t": end of the interval (s from the start), "seconds": its length,
@@ -118,7 +128,7 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
      "bad": {kind: lines in the interval},
      "sinks": [{"name", "target": lines/s or None, "sent", "delivered": lines/s,
                 "failed", "late": lines in the interval, "delivered_total",
-                "failed_total", "lag_s", "p50_us", "p99_us", "p999_us": None when
+                "failed_total", "span_s": start to the last delivery, "lag_s", "p50_us", "p99_us", "p999_us": None when
                 nothing was settled}]}"""
     generators = [{"name": name,
                    "rate": (snapshot.value(slot, "generated") - earlier.value(slot, "generated")) / seconds,
@@ -137,6 +147,7 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
             "late": new.late - old.late,
             "delivered_total": new.delivered,
             "failed_total": new.failed,
+            "span_s": round(span(new, start), 3),
             "lag_s": _max(snapshot, slots, "lag_us") / 1e6,
             **{key: window.percentile(p) if window.total_count else None
                for key, p in (("p50_us", 50), ("p99_us", 99), ("p999_us", 99.9))},
@@ -164,7 +175,7 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
                 current = totals(snapshot, layout)
                 seconds = now - previous_at
                 if seconds > 0.05 or not finished:
-                    record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout)
+                    record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout, start)
                     series.append(record)
                     show(record)
                 earlier, previous, previous_at = snapshot, current, now

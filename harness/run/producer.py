@@ -112,6 +112,7 @@ class Producer:
         for ack in acks:
             if ack.delivered:
                 self.slot.add("delivered", ack.delivered)
+                self.slot.set("last_delivery_ms", int(now * 1000))
                 self.record_latency(now, ack)
                 self.last_delivered = now
             if ack.failed:

@@ -34,7 +34,7 @@ from harness.run.child import run_child
 from harness.run.controls import WAIT_SLICE, Controls
 from harness.run.watch import JOIN_SECONDS, Watch
 from harness.run.generator import Outlet, generator_role, reader_role
-from harness.run.metrics import Layout, Totals, metrics_role, totals
+from harness.run.metrics import Layout, Totals, metrics_role, span, totals
 from harness.run.observer import observer_role
 from harness.run.producer import producer_role
 from harness.transport.ring import Ring
@@ -63,7 +63,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # what sinks' after-run checks found; a sink found down
     series: list[dict] = field(default_factory=list)  # the metrics' per-second records
     interrupted: bool = False
-    seconds: float = 0.0  # from the common start to the end of delivery
+    seconds: float = 0.0  # from the common start to the last delivery (the span its rates are over)
+    wall_seconds: float = 0.0  # the whole of supervise(): set-up, the run, stopping
     ended: dict[str, str] = field(default_factory=dict)  # children that did not report: how they ended
     aborted_by_user: bool = False
     reader_gone: str = ""  # a sink's reader went away (`| head`): the run stopped there, by the reader's choice
@@ -93,6 +94,7 @@ class Signals:
 
 def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     """Run `spec`. For a StreamInput, `chunks` are the lines read (whole lines)."""
+    began = time.monotonic()
     topology = plan(spec)
     with ExitStack() as resources:
         spec = replace(spec, sinks=tuple(_ready_target(target, resources) for target in spec.sinks))
@@ -156,7 +158,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                           outcome, sink_of)
             _start_together(watch, topology, ready, events, start_at, reader is not None)
             _watch(watch, spec, events, start_at, reader, reader_result)
-            outcome.seconds = time.time() - start_at.value if start_at.value else 0.0
+            ended = time.time()
             outcome.interrupted = signals.count > 0
             outcome.aborted_by_user = signals.count > 1
             if outcome.aborted_by_user:
@@ -164,6 +166,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         snapshot = board.snapshot()
         layout = Layout.of(topology, spec)
         outcome.totals = totals(snapshot, layout)
+        outcome.seconds = _span(outcome.totals, start_at.value, ended)
         cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else outcome.reader_gone)
         outcome.errors += account(outcome.totals, snapshot, layout, {p.slot: p.name for p in topology.role("producer")},
                                   outcome.ended, cause)
@@ -173,7 +176,17 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     lost = any(sink.in_doubt or (sink.unsent and not outcome.reader_gone) for sink in outcome.totals.sinks)
     if (outcome.totals.failed or outcome.errors or lost) and not outcome.status:
         outcome.status = 1
+    outcome.wall_seconds = time.monotonic() - began
     return outcome
+
+
+def _span(run: Totals, start: float, ended: float) -> float:
+    """From the common start to the last delivery of any sink; to the end of
+    the run when nothing was delivered."""
+    if not start:
+        return 0.0
+    spans = [span(sink, start) for sink in run.sinks if sink.last_delivery]
+    return max(spans) if spans else ended - start
 
 
 def _start_method() -> str:

@@ -27,9 +27,12 @@ from harness.report.histogram import SLOTS, Histogram
 # "beat_ms" is when the process last showed progress and "busy_until_ms" how
 # long a call it is in may legitimately block (both wall-clock milliseconds):
 # the supervisor reads them to tell a hung process from a busy one.
+# "last_delivery_ms" is when the producer last settled a delivered line: a
+# run's span ends there, not when its processes have finished stopping.
 COUNTERS = ("generated", "bad", "sending", "sent", "delivered", "failed", "dropped", "bytes", "late", "lag_us",
-            "ring_fill_ppm", "observed", "batches", "beat_ms", "busy_until_ms", *(f"bad_{kind}" for kind in KINDS))
-GAUGES = ("lag_us", "ring_fill_ppm", "beat_ms", "busy_until_ms")
+            "ring_fill_ppm", "observed", "batches", "beat_ms", "busy_until_ms", "last_delivery_ms",
+            *(f"bad_{kind}" for kind in KINDS))
+GAUGES = ("lag_us", "ring_fill_ppm", "beat_ms", "busy_until_ms", "last_delivery_ms")
 INDEX = {name: i for i, name in enumerate(COUNTERS)}
 
 
