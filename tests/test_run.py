@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,12 +106,28 @@ def test_plan_prints_the_processes_and_rings():
     assert "generator-0" in text and "generator-1" in text and "producer-null-1" in text and "metrics" in text
 
 
-def test_stream_stdout_does_not_import_other_sinks():
-    probe = ("import sys; from harness.cli.main import stream\n"
-             "try:\n    stream(['stdout', '-q'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'confluent_kafka', 'botocore')), file=sys.stderr)")
-    import subprocess
-    import sys
+HEAVY = ("numpy", "confluent_kafka", "boto3", "botocore", "rich")
+# What each command may load of the heavy modules (each costs tens to
+# hundreds of milliseconds of start-up): only what its work needs.
+NEEDS = [
+    (("logstorm", "--help"), ()),
+    (("logstorm", "compare", "--help"), ()),
+    (("logstorm", "profiles"), ("numpy",)),
+    (("logstorm", "plan", "smoke"), ("numpy",)),
+    (("generate", "-i", "10"), ("numpy",)),
+    (("stream", "stdout", "-q"), ("numpy",)),
+    (("logstorm", "run", "--lines", "10", "--sink", "null", "-q", "--results", "RESULTS"), ("numpy",)),
+]
 
-    result = subprocess.run([sys.executable, "-c", probe], input=b"a\n", capture_output=True, timeout=60)
-    assert result.stderr.strip().endswith(b"[]"), result.stderr
+
+@pytest.mark.parametrize("command, allowed", NEEDS, ids=[" ".join(c) for c, _ in NEEDS])
+def test_a_command_imports_only_the_heavy_modules_it_needs(tmp_path, command, allowed):
+    """In the process the user started (a run's children load their sink's own)."""
+    name, *args = (str(tmp_path) if a == "RESULTS" else a for a in command)
+    entry = "main" if name == "logstorm" else name
+    probe = ("import atexit, sys\n"
+             f"atexit.register(lambda: print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), file=sys.stderr))\n"
+             f"from harness.cli.main import {entry}\n{entry}({args!r})")
+    done = subprocess.run([sys.executable, "-c", probe], input=b"a\n", capture_output=True, timeout=60, cwd=tmp_path)
+    loaded = done.stderr.strip().splitlines()[-1].decode()
+    assert loaded == str(sorted(allowed)), done.stderr.decode()

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.run.controls import Controls
-from harness.report.dashboard import Dashboard, reporting
 from harness.report.histogram import Histogram
 from harness.run.spec import RunSpec
 from harness.transport.stats import COUNTERS, StatsBoard
@@ -158,6 +157,10 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
 
 
 def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: Any) -> list[dict]:
+    # Here, in the metrics process after the fork, so that the supervisor and
+    # the commands that start no run never load rich.
+    from harness.report.dashboard import Dashboard, reporting
+
     board = StatsBoard.attach(board_handle)
     series: list[dict] = []
     dashboard = Dashboard(f"logstorm: {', '.join(name for name, _ in layout.sinks)}", layout.lines, layout.duration)

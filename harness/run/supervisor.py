@@ -301,9 +301,11 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
                 watch.kill_the_rest(sparing="metrics")  # it holds the per-second series
         if not watch.alive("producer") or (aborted_at and not [n for n in watch.alive() if n != "metrics"]):
             break
-        # Only children that have not reported yet: an exited child's sentinel stays ready for ever.
-        pending = [(process, conn) for process, conn in children.values() if not conn.closed]
-        wait([conn for _, conn in pending] + [process.sentinel for process, _ in pending], timeout=WAIT_SLICE)
+        # Reports not read yet, and the exits of children still running (one
+        # that has reported still has to exit); not the sentinel of a child
+        # already reaped, which stays ready for ever.
+        wait([conn for _, conn in children.values() if not conn.closed]
+             + [process.sentinel for process, _ in children.values() if process.is_alive()], timeout=WAIT_SLICE)
     watch.collect()  # a producer that died just before the loop saw it gone
     if outcome.errors and not events["abort"].is_set():
         events["abort"].set()  # the generators feeding a dead producer would wait on its ring
