@@ -106,6 +106,23 @@ def test_a_sink_whose_send_never_returns_ends_the_run_as_hung(tmp_path):
     run.assert_nothing_left()
 
 
+def test_ctrl_z_then_fg_after_a_while_is_neither_a_stopped_nor_a_hung_child(tmp_path):
+    """Job control stops and resumes the whole process group; 11 s is longer
+    than both the stopped and the hung limits."""
+    run = Watched(tmp_path, *PACED, "--sink", "null", session=True)
+    os.killpg(run.process.pid, signal.SIGTSTP)
+    time.sleep(11)
+    os.killpg(run.process.pid, signal.SIGCONT)
+    time.sleep(2)
+    assert run.process.poll() is None, "the run ended after it was resumed"
+    os.killpg(run.process.pid, signal.SIGINT)
+    stderr = run.end(within=10)
+    assert run.process.returncode == 0, stderr
+    result = run.assert_every_line_counted()
+    assert result["sinks"][0]["delivered"] == result["totals"]["generated"]
+    run.assert_nothing_left()
+
+
 def test_kill_9_of_the_supervisor_takes_its_children_broker_and_segments_with_it(tmp_path):
     run = Watched(tmp_path, *PACED, "--sink", "kafka", "--topic", "faults-supervisor")
     broker, _ = run.role("tansu")
@@ -146,6 +163,17 @@ def test_a_second_ctrl_c_with_the_broker_stopped_aborts_within_2_s(tmp_path):
     assert result["sinks"][0]["delivered"] < result["totals"]["generated"]
     run.assert_nothing_left()
     assert not alive(broker)
+
+
+def test_the_broker_killed_mid_run_ends_the_run_with_every_line_counted(tmp_path):
+    run = Watched(tmp_path, *PACED, "--sink", "kafka", "--topic", "faults-broker", "--delivery-timeout", "3")
+    broker, _ = run.role("tansu")
+    os.kill(broker, signal.SIGKILL)
+    stderr = run.end(within=30)  # the delivery timeout, then the sink is down for 5 s
+    assert run.process.returncode == 1, stderr
+    result = run.assert_every_line_counted()
+    assert result["sinks"][0]["failed"] > 0 and result["totals"]["failed_by_reason"], result["totals"]
+    run.assert_nothing_left()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

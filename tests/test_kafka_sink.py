@@ -5,6 +5,7 @@ with a real consumer."""
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -299,9 +300,12 @@ def test_prepare_starts_the_embedded_broker_for_the_run(topic):
 
 
 @pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (apt-get install -y kcat)")
-def test_benchmark_script_runs_on_a_small_file():
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "kafka_vs_kcat.py"), "--lines", "3000"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+def test_the_side_by_side_benchmark_measures_every_command_and_counts_every_line_back():
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "side_by_side.py"), "--lines", "3000",
+                             "--repeat", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    for figure in ("kcat -P -l", "python loop", "logstorm sink", "logstorm run", "logstorm / kcat", "103,000"):
-        assert figure in result.stdout
+    for row in ("kcat -P -l -z lz4", "python loop", "stream kafka FILE", "generate | stream kafka",
+                "run, 1 generator", "run, 2 generators"):
+        assert re.search(rf"{re.escape(row)} +[\d,]+ lines/s +[\d.]+x kcat", result.stdout), result.stdout
+    assert "not measured" not in result.stdout
+    assert re.search(r"generation: run --sink null -g 2 [\d,]+ lines/s, generate -P 2 [\d,]+ lines/s", result.stdout)

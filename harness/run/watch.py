@@ -18,6 +18,9 @@ from harness.transport.stats import StatsBoard
 
 JOIN_SECONDS = 10.0
 HUNG_SECONDS = 10.0
+# A child must stay stopped this long to count: Ctrl-Z then `fg` stops and
+# resumes every process, and one may be seen before it has resumed.
+STOPPED_SECONDS = 1.0
 
 
 class Watch:
@@ -29,6 +32,9 @@ class Watch:
         self.children, self.board, self.slots, self.outcome, self.sink_of = children, board, slots, outcome, sink_of
         self.verdicts: dict[str, str] = {}  # why we killed a child, said instead of "killed by signal SIGKILL"
         self.expected: set[str] = set()  # killed because the run was aborted anyway: not an error of theirs
+        self.stopped_since: dict[str, float] = {}
+        self.last_check = time.monotonic()
+        self.resumed_ms = 0.0
 
     def collect(self) -> None:
         """Read what children reported; a child that ended without a report died."""
@@ -67,18 +73,28 @@ class Watch:
             outcome.series = payload
 
     def check_alive(self) -> None:
-        """Kill, with the reason, any child that is stopped or hung."""
+        """Kill, with the reason, any child that is stopped or hung. Progress
+        is judged from when this watch last ran without a gap: after Ctrl-Z
+        and `fg` every beat is old, and nobody hung."""
+        now, now_ms = time.monotonic(), time.time() * 1000
+        if now - self.last_check > STOPPED_SECONDS:
+            self.resumed_ms = now_ms
+        self.last_check = now
         beats = self.board.column("beat_ms")
         busy = self.board.column("busy_until_ms")
-        now_ms = time.time() * 1000
         for name, (process, conn) in self.children.items():
             if conn.closed or not process.is_alive() or name in self.verdicts:
                 continue
-            slot = self.slots.get(name)
             if _stopped(process.pid):
-                self._kill(name, "stopped by a signal (SIGSTOP?), killed")
-            elif slot is not None and beats[slot] and now_ms - max(beats[slot], busy[slot]) > HUNG_SECONDS * 1000:
-                self._kill(name, f"no progress for {(now_ms - beats[slot]) / 1000:.0f} s (hung in a sink call?), killed")
+                if now - self.stopped_since.setdefault(name, now) >= STOPPED_SECONDS:
+                    self._kill(name, "stopped by a signal (SIGSTOP?), killed")
+                continue
+            self.stopped_since.pop(name, None)
+            slot = self.slots.get(name)
+            if slot is not None and beats[slot]:
+                quiet_ms = now_ms - max(beats[slot], busy[slot], self.resumed_ms)
+                if quiet_ms > HUNG_SECONDS * 1000:
+                    self._kill(name, f"no progress for {(now_ms - beats[slot]) / 1000:.0f} s (hung in a sink call?), killed")
 
     def kill_the_rest(self, sparing: str = "") -> None:
         """After an abort: SIGKILL every child still running (but `sparing`)."""
@@ -96,10 +112,11 @@ class Watch:
 
 
 def _stopped(pid: int) -> bool:
-    """Linux: the process is stopped (SIGSTOP, SIGTSTP) or traced."""
+    """Linux: the process is stopped by a signal (SIGSTOP, SIGTSTP). Not a
+    tracing stop ("t"): a profiler or debugger pauses it for a moment."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[0] in (b"T", b"t")
+            return stat.read().rpartition(b")")[2].split()[0] == b"T"
     except (OSError, IndexError):
         return False
 

@@ -1,0 +1,184 @@
+"""Kafka side by side: logstorm's commands against kcat and a plain
+confluent-kafka loop, from one run of this script.
+
+    python tests/bench/side_by_side.py [--lines 1000000,5000000] [--repeat 3]
+
+Every measurement is a whole command (interpreter start and set-up
+included) on a FRESH embedded broker (Tansu keeps every message in memory
+and slows as it fills), with the same settings on every side: lz4
+compression (logstorm's default), acks=all, the same pre-generated apache
+file. Every topic is then counted back by an independent consumer (kcat -C):
+a rate counts only if all N lines arrived. Each figure is the best of
+--repeat runs; ratios are to kcat of the same size.
+
+  kcat              kcat -P -l -z lz4 FILE (Debian's kcat on the librdkafka
+                    the confluent-kafka wheel bundles: Debian's is too old for Tansu)
+  python loop       produce() per line, no delivery callback, flush at the end
+  stream FILE       stream kafka FILE
+  generate | stream generate -i N | stream kafka
+  run, 1 generator  logstorm run --lines N --generators 1 --sink kafka
+  run, 2 generators the same with --generators 2
+
+And generation alone: `logstorm run --sink null --generators 2` against
+`generate -P 2 > /dev/null`, the same lines.
+
+Not a pytest test: it takes minutes and wants the machine to itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from harness.servers.kafka import EmbeddedBroker  # noqa: E402
+
+SEED = 42
+TOPIC = "bench"
+KAFKA_SETTINGS = {"compression.type": "lz4", "acks": "all"}
+
+
+def logstorm(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness", *args]
+
+
+def wheel_librdkafka(folder: Path) -> Path:
+    """A folder holding the wheel's librdkafka as librdkafka.so.1, for LD_LIBRARY_PATH."""
+    import confluent_kafka
+
+    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
+    found = sorted(libs.glob("librdkafka-*.so.1"))
+    if not found:
+        raise SystemExit(f"no bundled librdkafka in {libs}")
+    (folder / "librdkafka.so.1").symlink_to(found[0])
+    return folder
+
+
+class Bench:
+    def __init__(self, folder: Path, lines: int) -> None:
+        self.lines = lines
+        self.file = folder / f"apache-{lines}.log"
+        with open(self.file, "wb") as out:
+            subprocess.run(logstorm("generate", "-i", str(lines), "-s", str(SEED)), stdout=out, check=True,
+                           stderr=subprocess.DEVNULL, cwd=ROOT)
+        self.kcat_env = {**os.environ, "LD_LIBRARY_PATH": str(wheel_librdkafka(folder / "lib"))}
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def commands(self) -> dict[str, Callable[[str], list[str] | str | Callable[[], None]]]:
+        """What each measurement runs against the broker at `bootstrap`."""
+        n, f = str(self.lines), str(self.file)
+        return {
+            "kcat -P -l -z lz4": lambda b: ["kcat", "-P", "-b", b, "-t", TOPIC, "-l", "-z", "lz4", "-X", "acks=all", f],
+            "python loop (confluent-kafka)": lambda b: [sys.executable, __file__, "--loop", b, f],
+            "logstorm stream kafka FILE": lambda b: logstorm("stream", "kafka", "--broker", b, "--topic", TOPIC, "-q", f),
+            "generate | stream kafka": lambda b: (f"{' '.join(logstorm('generate', '-i', n, '-s', str(SEED)))} | "
+                                                  f"{' '.join(logstorm('stream', 'kafka', '--broker', b, '--topic', TOPIC, '-q'))}"),
+            "logstorm run, 1 generator": lambda b: logstorm("run", "--lines", n, "--generators", "1", "--sink", "kafka",
+                                                            "--broker", b, "--topic", TOPIC, "-q", "--results", "/tmp/logstorm-bench-results"),
+            "logstorm run, 2 generators": lambda b: logstorm("run", "--lines", n, "--generators", "2", "--sink", "kafka",
+                                                             "--broker", b, "--topic", TOPIC, "-q", "--results", "/tmp/logstorm-bench-results"),
+        }
+
+    def once(self, name: str, make: Callable[[str], list[str] | str]) -> float | str:
+        """Lines/s of one whole command on a fresh broker, or why not."""
+        with EmbeddedBroker() as broker:
+            command = make(broker.bootstrap)
+            env = self.kcat_env if name.startswith("kcat") else self.env
+            started = time.perf_counter()
+            done = subprocess.run(command, shell=isinstance(command, str), env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                return f"failed (status {done.returncode}): {done.stderr.strip()[-200:]}"
+            arrived = self.count_back(broker.bootstrap)
+        if arrived != self.lines:
+            return f"{arrived:,} of {self.lines:,} lines arrived"
+        return self.lines / seconds
+
+    def count_back(self, bootstrap: str) -> int:
+        """Messages in the topic, read by kcat from the beginning to the end."""
+        done = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", TOPIC, "-o", "beginning", "-e", "-q", "-f", "."],
+                              env=self.kcat_env, capture_output=True, timeout=600)
+        return len(done.stdout)
+
+    def generation(self, repeat: int) -> tuple[float, float]:
+        """Best lines/s of `run --sink null -g 2` and of `generate -P 2 > /dev/null`."""
+        def timed(command: list[str]) -> float:
+            started = time.perf_counter()
+            subprocess.run(command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            return self.lines / (time.perf_counter() - started)
+
+        n = str(self.lines)
+        run = max(timed(logstorm("run", "--lines", n, "--generators", "2", "--sink", "null", "--seed", str(SEED), "-q",
+                                 "--results", "/tmp/logstorm-bench-results")) for _ in range(repeat))
+        generate = max(timed(logstorm("generate", "-i", n, "-P", "2", "-s", str(SEED))) for _ in range(repeat))
+        return run, generate
+
+
+def python_loop(bootstrap: str, path: str) -> None:
+    """The plain confluent-kafka producer loop most Python tools run."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, **KAFKA_SETTINGS})
+    with open(path, "rb") as lines:
+        for line in lines:
+            while True:
+                try:
+                    producer.produce(TOPIC, line[:-1])
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+    if producer.flush(120):
+        raise SystemExit("python loop: not everything was delivered")
+
+
+def table(bench: Bench, repeat: int) -> None:
+    print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat}, "
+          "lz4, acks=all, a fresh broker each, counted back")
+    best: dict[str, float | str] = {}
+    for name, make in bench.commands().items():
+        runs = [bench.once(name, make) for _ in range(repeat)]
+        rates = [r for r in runs if isinstance(r, float)]
+        best[name] = max(rates) if rates else runs[0]
+    kcat = best.get("kcat -P -l -z lz4")
+    for name, rate in best.items():
+        if isinstance(rate, str):
+            print(f"  {name:32} not measured: {rate}")
+            continue
+        ratio = f"{rate / kcat:.2f}x kcat" if isinstance(kcat, float) else ""
+        print(f"  {name:32} {rate:>12,.0f} lines/s  {ratio}")
+    run, generate = bench.generation(repeat)
+    print(f"  generation: run --sink null -g 2 {run:,.0f} lines/s, generate -P 2 {generate:,.0f} lines/s: "
+          f"{run / generate:.2f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", default="1000000,5000000", help="comma-separated sizes (default 1000000,5000000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the best counts (default 3)")
+    parser.add_argument("--loop", nargs=2, metavar=("BOOTSTRAP", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loop:
+        python_loop(*args.loop)
+        return 0
+    if shutil.which("kcat") is None:
+        raise SystemExit("kcat is not installed (apt-get install -y kcat): it is the ceiling and the counter")
+    with tempfile.TemporaryDirectory(prefix="logstorm-bench-") as tmp:
+        for lines in (int(n) for n in args.lines.split(",")):
+            folder = Path(tmp) / str(lines)
+            (folder / "lib").mkdir(parents=True)
+            table(Bench(folder, lines), args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
