@@ -24,7 +24,10 @@ def tmux(socket: str, *args: str) -> str:
 def test_ctrl_c_in_a_terminal_drains_into_the_embedded_broker_and_writes_the_result(tmp_path):
     socket = f"logstorm-test-{tmp_path.name}"
     results = tmp_path / "results"
-    command = f"cd {ROOT} && python3 -m harness run kafka-1m --results {results}; echo EXIT=$?; sleep 60"
+    # 3M lines, so that the Ctrl-C at 3 s lands mid-run; the shell ignores
+    # SIGINT once logstorm has exited, so the pane outlives it for reading.
+    command = (f"cd {ROOT} && python3 -m harness run kafka-1m --set load.lines=3000000 --results {results}; "
+               "echo EXIT=$?; trap '' INT; sleep 60")
     tmux(socket, "new-session", "-d", "-x", "160", "-y", "50", command)
     try:
         time.sleep(3.0)
@@ -35,7 +38,9 @@ def test_ctrl_c_in_a_terminal_drains_into_the_embedded_broker_and_writes_the_res
     finally:
         tmux(socket, "kill-server")
     assert "EXIT=0" in screen, screen
+    assert "interrupted; drained what was in flight" in screen, screen
     made = int(re.search(r"kafka-1m \(seed 1\): ([\d,]+) lines in", screen)[1].replace(",", ""))
+    assert 0 < made < 3_000_000
     assert re.search(rf"kafka: {made:,} delivered, 0 failed", screen), screen
     [path] = results.rglob("*.json")
     result = json.loads(path.read_text())
