@@ -24,9 +24,10 @@ and may define:
         # once, at the very end of every run, even an aborted one or one whose
         # producers were killed: undo what a dead producer left half-done (an
         # unfinished S3 multipart upload); a line for the summary, or None
-    def observe(options, stop: threading.Event, record: Callable[[np.ndarray], None]) -> None
+    def observe(options, stop: threading.Event, record: Callable[[np.ndarray], None], since: float) -> None
         # when options.e2e is set: runs in its own process during the run and
-        # records end-to-end latencies (microseconds) until `stop` is set
+        # records end-to-end latencies (microseconds) of the lines stamped from
+        # `since` (the run's common start, epoch seconds) on, until `stop` is set
 """
 
 from __future__ import annotations

@@ -285,8 +285,9 @@ def after_run(options: Options, delivered: int, fingerprints: list, started: flo
     return result.ok, result.message
 
 
-def observe(options: Options, stop, record) -> None:
-    """--e2e: consume while the run produces; latency = arrival - message timestamp."""
+def observe(options: Options, stop, record, since: float) -> None:
+    """--e2e: consume while the run produces; latency = arrival - message
+    timestamp, for the messages stamped from the run's start (`since`) on."""
     from sinks.kafka_verify import e2e_consumer
 
-    e2e_consumer(options, stop, record)
+    e2e_consumer(options, stop, record, since=since)

@@ -20,6 +20,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 CONSUME_BATCH = 10_000
+# The end-to-end reader must not measure itself: consume() returns when a
+# whole batch has come or after this wait, and the broker answers a fetch
+# with nothing new after fetch.wait.max.ms (librdkafka's default, 500 ms:
+# Tansu holds a fetch that long even when messages arrive meanwhile).
+E2E_WAIT = 0.002
+E2E_FETCH_WAIT_MS = "1"
 METADATA_TIMEOUT = 10.0
 SETTLE = 1.0  # after the expected count arrived, wait this long for duplicates before saying "exactly once"
 
@@ -119,7 +125,7 @@ def e2e_consumer(options, stop_event: threading.Event, record: Callable[[np.ndar
     multiprocessing Event). Messages stamped before `since` (default: now)
     belong to an earlier run and are skipped."""
     floor = int((time.time() if since is None else since) * 1000)
-    consumer = _consumer(options)
+    consumer = _consumer(options, **{"fetch.wait.max.ms": E2E_FETCH_WAIT_MS})
     try:
         while not stop_event.is_set():
             try:
@@ -128,7 +134,7 @@ def e2e_consumer(options, stop_event: threading.Event, record: Callable[[np.ndar
             except TimeoutError:  # the first produce creates the topic
                 continue
         while not stop_event.is_set():
-            messages = consumer.consume(CONSUME_BATCH, timeout=0.1)
+            messages = consumer.consume(CONSUME_BATCH, timeout=E2E_WAIT)
             if not messages:
                 continue
             now_us = int(time.time() * 1e6)
@@ -146,7 +152,7 @@ def _values(messages: list, floor: int | None) -> list[bytes]:
     return [m.value() for m in messages if m.error() is None and m.timestamp()[1] >= floor]
 
 
-def _consumer(options):
+def _consumer(options, **settings: str):
     from confluent_kafka import Consumer
 
     from sinks.kafka_log import stderr_logger
@@ -158,6 +164,7 @@ def _consumer(options):
         "enable.partition.eof": "false",
         "fetch.max.bytes": "52428800",
         "logger": _consumer_logger(stderr_logger()),
+        **settings,
     }
     return Consumer(config)
 

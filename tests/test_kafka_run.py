@@ -67,3 +67,14 @@ def test_a_broker_killed_mid_run_ends_the_run_with_everything_accounted_for():
     assert failed > 0 and ok + failed == made, stderr
     assert re.search(rb"failed: [\d,]+ lines: \w+", stderr)
     assert b"UNACCOUNTED" not in stderr and b"Traceback" not in stderr
+
+
+def test_e2e_reads_back_every_delivered_line_from_the_first(tmp_path):
+    """The first lines are stamped with the run's start, a moment before the
+    reader is up: they count too (the reader's floor is the start)."""
+    done = run_cli("run", "--format", "apache", "--rate", "5000", "--duration", "3", "--sink", "kafka", "--e2e",
+                   "--topic", "e2e-all", "-q", "--results", str(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    [path] = tmp_path.rglob("*.json")
+    sink = json.loads(path.read_text())["sinks"][0]
+    assert sink["latency"]["e2e"]["count"] == sink["delivered"] == 15_000

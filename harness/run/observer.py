@@ -40,4 +40,4 @@ def _observe(module: Any, target: SinkTarget, slot: Any, controls: Controls, don
 
     threading.Thread(target=relay, daemon=True).start()
     controls.begin()
-    module.observe(target.options, stop, record)
+    module.observe(target.options, stop, record, controls.start_at.value)
