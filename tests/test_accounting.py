@@ -3,21 +3,13 @@ generated = delivered + failed + unsent + in doubt, each with a reason."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 from harness.run.accounting import account
 from harness.report.histogram import Histogram
 from harness.run.metrics import Layout, totals
-from harness.transport.stats import COUNTERS, INDEX
-
-
-@dataclass
-class Snapshot:
-    counters: np.ndarray
-    slot_histograms: dict
+from harness.transport.stats import COUNTERS, INDEX, Snapshot
 
 
 def snapshot(generated: int, producers: list[dict[str, int]]) -> tuple[Snapshot, Layout]:
@@ -30,7 +22,7 @@ def snapshot(generated: int, producers: list[dict[str, int]]) -> tuple[Snapshot,
     slots = tuple(range(1, 1 + len(producers)))
     layout = Layout(sources=(0,), source_names=("generator-0",), sinks=(("kafka", slots),), observers=((),),
                     schedule=None, quiet=True)
-    return Snapshot(counters, {"publish": [Histogram() for _ in counters]}), layout
+    return Snapshot(counters, {}, {"publish": [Histogram() for _ in counters]}), layout
 
 
 NAMES = {1: "producer-kafka-0", 2: "producer-kafka-1"}

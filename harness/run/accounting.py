@@ -20,13 +20,12 @@ the run says so.
 
 from __future__ import annotations
 
-from typing import Any
 
 from harness.run.metrics import Layout, Totals
-from harness.transport.stats import INDEX
+from harness.transport.stats import Snapshot
 
 
-def account(totals: Totals, snapshot: Any, layout: Layout, producer_names: dict[int, str], ended: dict[str, str],
+def account(totals: Totals, snapshot: Snapshot, layout: Layout, producer_names: dict[int, str], ended: dict[str, str],
             cause: str) -> list[str]:
     """Fill each sink's unsent and in-doubt parts, with their reasons.
 
@@ -39,8 +38,8 @@ def account(totals: Totals, snapshot: Any, layout: Layout, producer_names: dict[
     for sink, (name, slots) in zip(totals.sinks, layout.sinks):
         doubtful = []
         for slot in slots:
-            left = _value(snapshot, slot, "sending") - _value(snapshot, slot, "delivered") - (
-                _value(snapshot, slot, "failed") - _value(snapshot, slot, "dropped"))
+            left = snapshot.value(slot, "sending") - snapshot.value(slot, "delivered") - (
+                snapshot.value(slot, "failed") - snapshot.value(slot, "dropped"))
             producer = producer_names[slot]
             if producer in ended:
                 sink.in_doubt += left
@@ -58,6 +57,3 @@ def account(totals: Totals, snapshot: Any, layout: Layout, producer_names: dict[
             problems.append(f"{name}: {sink.unsent:,} lines were generated but never handed to the sink")
     return problems
 
-
-def _value(snapshot: Any, slot: int, name: str) -> int:
-    return int(snapshot.counters[slot, INDEX[name]])
