@@ -78,11 +78,10 @@ def report(command: str, outcome: Outcome) -> None:
             latency = (f"; latency p50 {p.percentile(50) / 1000:.2f} ms, p99 {p.percentile(99) / 1000:.2f} ms, "
                        f"max {p.max / 1000:.2f} ms")
         late = f", {sink.late:,} late" if sink.late else ""
-        lost = "".join(f", {count:,} {kind}" for kind, count in (("unsent", sink.unsent), ("in doubt", sink.in_doubt)) if count)
+        lost = "".join(f", {count:,} {kind}" for kind, count, _ in sink.lost())
         print(f"  {sink.name}: {sink.delivered:,} delivered, {sink.failed:,} failed{lost}{late}{latency}", file=sys.stderr)
-        for kind, count, reason in (("unsent", sink.unsent, sink.unsent_reason), ("in doubt", sink.in_doubt, sink.in_doubt_reason)):
-            if count:
-                print(f"  {kind}: {count:,} lines: {reason}", file=sys.stderr)
+        for kind, count, reason in sink.lost():
+            print(f"  {kind}: {count:,} lines: {reason}", file=sys.stderr)
         if sink.e2e is not None and sink.e2e.total_count:
             e = sink.e2e
             print(f"  {sink.name} end to end: {e.total_count:,} lines read back; latency p50 {e.percentile(50) / 1000:.2f} ms, "
@@ -94,6 +93,6 @@ def report(command: str, outcome: Outcome) -> None:
     for error in outcome.errors:
         print(f"{command}: error: {error}", file=sys.stderr)
     if outcome.interrupted:
-        drained = not any(sink.unsent or sink.in_doubt for sink in t.sinks)
+        drained = not any(sink.lost() for sink in t.sinks)
         said = "aborted" if outcome.aborted_by_user else "interrupted; drained what was in flight" if drained else "interrupted"
         print(f"{command}: {said}", file=sys.stderr)

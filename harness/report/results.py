@@ -156,8 +156,7 @@ def _sink(sink: Any, seconds: float) -> dict:
 
 def _lost_by_reason(sink: Any) -> dict[str, int]:
     """Why lines were neither delivered nor failed: {"unsent: REASON": n, "in doubt: REASON": n}."""
-    parts = (("unsent", sink.unsent, sink.unsent_reason), ("in doubt", sink.in_doubt, sink.in_doubt_reason))
-    return {f"{kind}: {reason}": count for kind, count, reason in parts if count}
+    return {f"{kind}: {reason}": count for kind, count, reason in sink.lost()}
 
 
 def _second(record: dict) -> dict:

@@ -20,7 +20,6 @@ the run says so.
 
 from __future__ import annotations
 
-
 from harness.run.metrics import Layout, Totals
 from harness.transport.stats import Snapshot
 

@@ -67,6 +67,12 @@ class SinkTotals:
     in_doubt: int = 0
     in_doubt_reason: str = ""
 
+    def lost(self) -> list[tuple[str, int, str]]:
+        """The lines neither delivered nor failed, as (kind, count, reason)
+        for each kind there are any of: "unsent", "in doubt"."""
+        parts = (("unsent", self.unsent, self.unsent_reason), ("in doubt", self.in_doubt, self.in_doubt_reason))
+        return [part for part in parts if part[1]]
+
 
 @dataclass
 class Totals:

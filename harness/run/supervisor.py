@@ -132,6 +132,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             children[name] = (process, receive)
 
         piece_lines = _piece_lines(spec)
+        layout = Layout.of(topology, spec)
         realtime = isinstance(spec.source, LineSpec) and spec.source.realtime
         clocks = clocks_in_turn(context, len(topology.role("generator")), realtime)
         reader: threading.Thread | None = None
@@ -146,7 +147,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             elif p.role == "observer":
                 start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
             elif p.role == "metrics":
-                start(p.name, metrics_role, board.handle, Layout.of(topology, spec), controls(None), events["metrics_done"])
+                start(p.name, metrics_role, board.handle, layout, controls(None), events["metrics_done"])
             elif p.role == "reader":
                 reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
                                           args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), piece_lines, reader_result))
@@ -164,7 +165,6 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
             if outcome.aborted_by_user:
                 outcome.status = INTERRUPTED
         snapshot = board.snapshot()
-        layout = Layout.of(topology, spec)
         outcome.totals = totals(snapshot, layout)
         outcome.seconds = _span(outcome.totals, start_at.value, ended)
         cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else outcome.reader_gone)
