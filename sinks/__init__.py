@@ -14,6 +14,11 @@ SINKS = {
     "kafka": "sinks.kafka",
     "s3": "sinks.s3",
     "kinesis": "sinks.kinesis",
+    "syslog": "sinks.syslog",
+    "redis": "sinks.redis",
+    "nats": "sinks.nats",
+    "rabbitmq": "sinks.rabbitmq",
+    "mqtt": "sinks.mqtt",
 }
 ALIASES = {"file": "filesystem"}
 # What every sink defines (sinks/base.py says what each is for).

@@ -27,6 +27,11 @@ COMMANDS = {
     "broker": "run the embedded Kafka-compatible broker in the foreground",
     "profiles": "list the named benchmark profiles, or check one",
     "compare": "compare two results: throughput and latency, with a verdict per metric",
+    "report": "an HTML report of one or more results, with charts",
+    "find-rate": "find the highest rate a target sustains within an SLO",
+    "merge": "merge the result files of a sharded run into one",
+    "baseline": "record a profile's baseline for compare",
+    "score": "score a parser under test against a ground-truth file",
 }
 
 
@@ -37,8 +42,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _module_name(command: str) -> str:
+    return f"harness.cli.{command.replace('-', '_')}"
+
+
 def _module(command: str):
-    return importlib.import_module(f"harness.cli.{command}")
+    return importlib.import_module(_module_name(command))
 
 
 def _run(prog: str, command: str, argv: Sequence[str]) -> int:
@@ -63,7 +72,7 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     argv = list(sys.argv[1:] if argv is None else argv)
-    known = [c for c in COMMANDS if importlib.util.find_spec(f"harness.cli.{c}")]
+    known = [c for c in COMMANDS if importlib.util.find_spec(_module_name(c))]
     if not argv or argv[0] in ("-h", "--help"):
         print(f"usage: logstorm {{{','.join(known)}}} ...\n\nlogstorm {__version__}: a benchmarking harness for log pipelines.\n")
         for name in known:
