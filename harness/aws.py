@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from harness.errors import UserError
+from harness.extras import require
 
 # The supervisor's start-up check must answer within seconds, so it gets
 # short timeouts and a single attempt; delivery gets patient ones.
@@ -72,6 +73,7 @@ def client(service: str, where: Target, *, check: bool = False, attempts: int = 
     """A boto3 client for `service`. `check` makes it fail fast (one attempt,
     short timeouts) for start-up checks. Raises UserError when there is no
     region (for services that need one) or no credentials at all."""
+    require("aws", f"AWS ({service})")
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, NoRegionError

@@ -7,6 +7,8 @@ import importlib
 import importlib.util
 from types import ModuleType
 
+from harness.extras import require
+
 SINKS = {
     "stdout": "sinks.stdout",
     "null": "sinks.null",
@@ -21,6 +23,8 @@ SINKS = {
     "mqtt": "sinks.mqtt",
 }
 ALIASES = {"file": "filesystem"}
+# The extra (harness/extras.py) whose client a sink imports.
+EXTRAS = {"s3": "aws", "kinesis": "aws", "redis": "redis", "nats": "nats", "rabbitmq": "rabbitmq", "mqtt": "mqtt"}
 # What every sink defines (sinks/base.py says what each is for).
 CONTRACT = ("NAME", "HELP", "add_arguments", "options", "check", "create")
 
@@ -41,6 +45,8 @@ def sink_module(name: str) -> ModuleType:
     key = ALIASES.get(name.lower(), name.lower())
     if key not in SINKS or not importlib.util.find_spec(SINKS[key]):
         raise KeyError(f"unknown sink {name!r} (sinks: {', '.join(sink_names())})")
+    if key in EXTRAS:
+        require(EXTRAS[key], f"the {key} sink")
     return importlib.import_module(SINKS[key])
 
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "generators", "sinks")
 # What a sink may import of harness/: the ground, and the local servers a sink
 # starts for a run (the embedded broker).
-SINK_MAY_IMPORT = ("harness.errors", "harness.options", "harness.aws", "harness.servers")
+SINK_MAY_IMPORT = ("harness.errors", "harness.options", "harness.extras", "harness.aws", "harness.servers")
 # Calls that start a process of the run (servers/ start external servers with
 # subprocess, which is their job; results ask git for the commit).
 STARTS_PROCESSES = ("Process", "fork", "Pool", "ProcessPoolExecutor", "forkserver")

@@ -42,6 +42,27 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def version_line() -> str:
+    """`logstorm 0.1.0`, and from a git checkout the commit it runs."""
+    from harness.report.results import checkout_commit
+
+    found = checkout_commit()
+    if not found:
+        return f"logstorm {__version__}"
+    return f"logstorm {__version__} (commit {found['commit'][:12]}{', dirty' if found.get('dirty') else ''})"
+
+
+class _Version(argparse.Action):
+    """--version, asking git only when it is given (start-up stays fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version (and the commit, from a checkout)")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def _module_name(command: str) -> str:
     return f"harness.cli.{command.replace('-', '_')}"
 
@@ -56,7 +77,7 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
     keep_freed_memory()
     module = _module(command)
     parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"logstorm {__version__}")
+    parser.add_argument("--version", action=_Version)
     try:
         module.add_arguments(parser, argv)
         args = parser.parse_intermixed_args(argv)
@@ -80,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         print("\n`logstorm COMMAND --help` tells more.")
         sys.exit(0)
     if argv[0] == "--version":
-        print(f"logstorm {__version__}")
+        print(version_line())
         sys.exit(0)
     if argv[0] not in known:
         print(f"logstorm: error: unknown command {argv[0]!r} (commands: {', '.join(known)})", file=sys.stderr)

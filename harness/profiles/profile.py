@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import harness
+from importlib.resources import files
+
 from harness.load import schedule as shapes
 from harness.errors import UserError
 from harness.profiles.keys import FOREVER, Key, Where, normalized, read_table, toml_text
@@ -34,7 +35,9 @@ from harness.profiles.sinks import SinkSpec, read_sink
 from harness.run.spec import RunSpec
 from harness.load.schedule import Schedule
 
-PROFILES_DIR = Path(harness.__file__).resolve().parent.parent / "profiles"
+# The repository's profiles/, installed as package data (see setup.py); a
+# wheel installs unzipped, so the package's folder is a real path.
+PROFILES_DIR = Path(str(files("harness.profiles.shipped")))
 MiB = 1 << 20
 # Kafka's -e settings appear in resolved() as a table so that "sasl.password"
 # is a key too, and harness.report.results.redact masks it like any secret.

@@ -123,7 +123,7 @@ def build_result(profile_name: str, profile: dict, outcome: Any, spec: Any, extr
         "schema_version": SCHEMA_VERSION,
         "profile": {"name": profile_name, "hash": profile_hash(profile), "resolved": sanitized},
         "seed": getattr(spec.source, "seed", None),
-        "logstorm": {"version": __version__, **_commit()},
+        "logstorm": {"version": __version__, **checkout_commit()},
         "host": host(kafka=any("kafka" in target.module for target in spec.sinks)),
         "started": _utc(ended - dt.timedelta(seconds=max(seconds, outcome.wall_seconds))),
         "ended": _utc(ended),
@@ -358,7 +358,7 @@ def _parse_utc(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _commit() -> dict:
+def checkout_commit() -> dict:
     """{"commit", "dirty"} when logstorm runs from a git checkout, else {}."""
     folder = Path(__file__).resolve().parent
 

@@ -1,0 +1,1 @@
+"""The shipped profiles. They install as package data, harness.profiles.shipped (see setup.py)."""

@@ -1,0 +1,1 @@
+"""The result schema. It installs as package data, harness.report.schema (see setup.py)."""
