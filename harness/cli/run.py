@@ -9,6 +9,9 @@ A profile (its name or path first) writes a result file under results/;
 a run from flags does with --results DIR. Each sink gets every line.
 Ctrl-C stops generating, delivers what is in flight, prints the totals and
 still writes the result file; a second Ctrl-C aborts.
+
+Exit status: 0, 1 when lines were lost or the run broke, 2 for bad input,
+3 when every line arrived but a threshold ([thresholds], --threshold) was missed.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from dataclasses import replace
 from typing import Sequence
 
 from harness.options import number, words
-from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
+from harness.cli.runflags import add_pacing, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
 from harness.run.spec import RunSpec
 
 DEFAULT_SINK = "null"
 DEFAULT_LINES = 1_000_000
+THRESHOLD_MISSED = 3
 
 
 def sink_names(argv: Sequence[str]) -> list[str]:
@@ -42,6 +46,7 @@ def profile_given(argv: Sequence[str]) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no live view, only the summary")
+    add_thresholds(parser)
     if profile_given(argv):
         from harness.profiles.overrides import add_set_argument
 
@@ -113,16 +118,20 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
 def run(args: argparse.Namespace) -> int:
     """One run, or a profile's repetitions; the result file holds them all."""
     from harness.report.results import build_repeated, build_result, check_result_folder, redact, write_result
+    from harness.report.thresholds import check_sinks, failed, judge
     from harness.run.supervisor import supervise
 
     if getattr(args, "profile", None):
         profile = load(args)
         name, repeat, folder = profile.name, profile.repeat, args.results or profile.results
         resolved, warmup, specs = redact(profile.resolved()), profile.warmup, profile.to_runspec
+        thresholds, sinks = _thresholds(profile.thresholds, args.threshold), [s.name for s in profile.sinks]
     else:
         spec = spec_from_flags(args)
         name, repeat, folder, warmup, specs = "adhoc", 1, args.results, 0.0, lambda: spec
-        resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet")})
+        resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet", "threshold")})
+        thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
+    check_sinks(thresholds, sinks)
     if folder is not None:
         check_result_folder(folder, name)
     results, status = [], 0
@@ -136,7 +145,20 @@ def run(args: argparse.Namespace) -> int:
         status = max(status, outcome.status)
         if outcome.interrupted:
             break
+    result = results[0] if len(results) == 1 else build_repeated(results)
+    if thresholds:
+        verdicts = judge(thresholds, result)
+        report_thresholds(f"run {name}", verdicts)
+        result["thresholds"] = [verdict.record() for verdict in verdicts]
+        if status == 0 and failed(verdicts):
+            status = THRESHOLD_MISSED
     if folder is not None:
-        path = write_result(results[0] if len(results) == 1 else build_repeated(results), folder, name)
+        path = write_result(result, folder, name)
         print(f"result: {path}", file=sys.stderr)
     return status
+
+
+def _thresholds(profile: tuple, given: list) -> tuple:
+    """The profile's thresholds, a --threshold of the same name replacing one."""
+    named = {t.name: t for t in given}
+    return tuple(t for t in profile if t.name not in named) + tuple(given)

@@ -24,6 +24,21 @@ def add_pacing(parser: argparse.ArgumentParser, short: bool) -> None:
                        help='cyclic rates: {"update_interval": S, "schedule": [r1, r2, ...]}; 0 = silence for that interval')
 
 
+def add_thresholds(parser: argparse.ArgumentParser) -> None:
+    from harness.report.thresholds import parse_inline
+
+    parser.add_argument("--threshold", action="append", type=parse_inline, default=[], metavar='"SUBJECT OP LIMIT"',
+                        help='a limit the run must keep, repeatable, like "kafka.p99 < 50ms" or "achieved >= 99%% target" '
+                             "(replaces the profile's of the same name); a miss exits 3")
+
+
+def report_thresholds(command: str, verdicts: Sequence) -> None:
+    """One line per threshold judged, misses last (they are what a reader looks for)."""
+    for verdict in sorted(verdicts, key=lambda v: not v.passed):
+        said = "threshold met" if verdict.passed else "threshold FAILED"
+        print(f"{command}: {said}: {verdict.message}", file=sys.stderr)
+
+
 def schedule_of(args: argparse.Namespace):
     """The run's load shape from --rate or --schedule; None when unpaced."""
     if args.schedule is None and args.rate is None:

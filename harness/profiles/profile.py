@@ -5,6 +5,7 @@ file (profiles/<name>.toml; every key is documented in profiles/README.md).
     [load]                    format, generators, lines | duration, warmup, rate, ...
     [load.schedule]           repeat, time_scale, json | [[load.schedule.steps]]
     [[sinks]]                 name, producers, and the sink's own long flags as keys
+    [thresholds]              "SINK.METRIC" = "CONDITION" (harness/report/thresholds.py)
 
 load_profile() checks everything before anything runs: an unknown key, a
 wrong type, a missing key or a value the sink refuses is one UserError that
@@ -32,6 +33,7 @@ from harness.errors import UserError
 from harness.profiles.keys import FOREVER, Key, Where, normalized, read_table, toml_text
 from harness.profiles.overrides import apply_overrides
 from harness.profiles.sinks import SinkSpec, read_sink
+from harness.report.thresholds import Threshold, flatten, parse as parse_threshold
 from harness.run.spec import RunSpec
 from harness.load.schedule import Schedule
 
@@ -116,6 +118,7 @@ class Profile:
     results: str
     load: Load
     sinks: tuple[SinkSpec, ...]
+    thresholds: tuple[Threshold, ...] = ()
 
     @property
     def warmup(self) -> float:
@@ -150,7 +153,8 @@ class Profile:
         return {"name": self.name,
                 "profile": {"description": self.description, "repeat": self.repeat, "results": self.results},
                 "load": load,
-                "sinks": [{"name": s.name, "producers": s.producers, **copy.deepcopy(s.settings)} for s in self.sinks]}
+                "sinks": [{"name": s.name, "producers": s.producers, **copy.deepcopy(s.settings)} for s in self.sinks],
+                **({"thresholds": {t.name: t.condition for t in self.thresholds}} if self.thresholds else {})}
 
 
 def _lines(load: Load, schedule: Schedule | None) -> int:
@@ -200,7 +204,8 @@ def _shown(path: Path) -> str:
 
 # ---------------------------------------------------------------- the sections
 
-TOP = {"profile": Key("table", required=True), "load": Key("table", {}), "sinks": Key("tables", required=True)}
+TOP = {"profile": Key("table", required=True), "load": Key("table", {}), "sinks": Key("tables", required=True),
+       "thresholds": Key("table", {})}
 PROFILE = {
     "description": Key("str", required=True),
     "repeat": Key("int", 1, low=1),
@@ -272,7 +277,18 @@ def _profile(path: Path, where: Where, data: dict, texts: Mapping[tuple, str]) -
     load = _load(where, top["load"], path.parent, texts)
     sinks = tuple(read_sink(where, i, raw, texts) for i, raw in enumerate(top["sinks"]))
     return Profile(name=path.stem, path=str(path), description=head["description"], repeat=head["repeat"],
-                   results=head["results"], load=load, sinks=sinks)
+                   results=head["results"], load=load, sinks=sinks, thresholds=_thresholds(where, top["thresholds"]))
+
+
+def _thresholds(where: Where, table: dict) -> tuple[Threshold, ...]:
+    out = []
+    for name, condition in flatten(table):
+        try:
+            out.append(parse_threshold(name, condition))
+        except UserError as error:
+            quoted = ("thresholds", name)  # "kafka.p99" = ..., or kafka.p99 = ... (nested tables)
+            raise where.error(quoted if quoted in where.lines else ("thresholds", *name.split(".")), str(error)) from None
+    return tuple(out)
 
 
 def _load(where: Where, raw: Any, folder: Path, texts: Mapping[tuple, str]) -> Load:

@@ -16,7 +16,9 @@ compared with (harness/report/compare.py). results/schema.json describes it.
      "series": [{"t", "seconds", "generated", "ring_fill",
                  "sinks": [{"name", "target", "delivered", "failed", "late", "lag_s",
                             "p50_us", "p99_us", "p999_us"}], "repeat" (combined files)}],
-     "repeats": [per-repetition summaries] (combined files), "extra": {...}}
+     "repeats": [per-repetition summaries] (combined files), "extra": {...},
+     "thresholds": [{"name", "condition", "sink", "value", "limit", "unit", "passed", "message"}]
+                   (when the run had thresholds: harness/report/thresholds.py judges them on this file)}
 
     LATENCY = {"hdr", "count", "clamped", "p50", "p90", "p99", "p99_9", "p99_99", "max", "mean"}
 
