@@ -1,0 +1,148 @@
+"""The abstract conformance tests every sink runs (how to plug one in: the
+package docstring, tests/conformance/__init__.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.fixtures.common import run_cli
+from tests.test_faults import Watched
+
+LINES = 20_000
+# Paced runs: long enough that a fault lands mid-run; they end by the fault.
+PACED = ("--format", "apache", "--rate", "20000", "--duration", "60", "--quiet")
+# The slow-server run ends by itself, a few seconds after the server resumes.
+SHORT_PACED = ("--format", "apache", "--rate", "20000", "--duration", "5", "--quiet")
+STOPPED_SECONDS = 2.0
+UNREACHABLE_SECONDS = 15.0
+KILLED_WITHIN = 30.0  # a sink's own timeout, then DOWN_SECONDS of nothing but failures
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one test runs against: see tests/conformance/__init__.py."""
+
+    flags: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    server: Callable[[int], int] | None = None  # run's PID -> PID of the server process
+    no_server: str = "it has no server"  # why `server` is None: the reason the slow and killed cases skip
+    stored: Callable[[], int] | None = None  # lines the server holds now
+    secret: str | None = None
+
+
+def accounted(result: dict) -> dict:
+    """The run's only sink, after checking that every generated line is in
+    one of its counts and every lost line has a reason."""
+    [sink] = result["sinks"]
+    made = result["totals"]["generated"]
+    assert made > 0
+    assert sink["delivered"] + sink["failed"] + sink["unsent"] + sink["in_doubt"] == made, sink
+    assert sum(sink["lost_by_reason"].values()) == sink["unsent"] + sink["in_doubt"], sink
+    return sink
+
+
+def result_of(results: Path) -> dict:
+    [path] = results.rglob("*.json")
+    return json.loads(path.read_text())
+
+
+class SinkConformance:
+    sink: str = ""
+
+    @pytest.fixture
+    def target(self) -> Target:
+        raise NotImplementedError("a conformance subclass defines the `target` fixture")
+
+    @pytest.fixture
+    def unreachable(self) -> tuple[str, ...]:
+        pytest.skip(f"the {self.sink} sink has no server that could be unreachable")
+
+    def watched(self, tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch, *load: str,
+                session: bool = False) -> Watched:
+        for key, value in target.env.items():
+            monkeypatch.setenv(key, value)
+        return Watched(tmp_path, *load, "--sink", self.sink, *target.flags, session=session)
+
+    def test_every_line_is_delivered_and_counted(self, tmp_path: Path, target: Target) -> None:
+        done = run_cli("run", "--sink", self.sink, *target.flags, "--lines", str(LINES), "--quiet",
+                       "--results", str(tmp_path / "results"), env=target.env)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        sink = accounted(result_of(tmp_path / "results"))
+        assert (sink["delivered"], sink["failed"]) == (LINES, 0)
+        if target.stored is not None:
+            assert target.stored() == LINES
+
+    def test_a_slow_server_holds_the_run_back_and_loses_nothing(self, tmp_path: Path, target: Target,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        if target.server is None:
+            pytest.skip(f"no server to slow down: {target.no_server}")
+        run = self.watched(tmp_path, target, monkeypatch, *SHORT_PACED)
+        pid = target.server(run.process.pid)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(STOPPED_SECONDS)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        stderr = run.end(within=KILLED_WITHIN)
+        assert run.process.returncode == 0, stderr
+        sink = accounted(run.result())
+        assert sink["delivered"] == run.result()["totals"]["generated"] == 100_000, sink
+        if target.stored is not None:
+            assert target.stored() == sink["delivered"]
+        run.assert_nothing_left()
+
+    def test_an_unreachable_server_is_exit_2_within_15_s(self, unreachable: tuple[str, ...], target: Target) -> None:
+        began = time.monotonic()
+        done = run_cli("run", "--sink", self.sink, *unreachable, "--lines", "100", "--quiet", env=target.env,
+                       timeout=60)
+        took = time.monotonic() - began
+        stderr = done.stderr.decode(errors="replace")
+        assert done.returncode == 2, stderr
+        assert took < UNREACHABLE_SECONDS, f"{took:.1f} s"
+        assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+
+    def test_a_server_killed_mid_run_ends_it_with_every_line_counted(self, tmp_path: Path, target: Target,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        if target.server is None:
+            pytest.skip(f"no server to kill: {target.no_server}")
+        run = self.watched(tmp_path, target, monkeypatch, *PACED)
+        os.kill(target.server(run.process.pid), signal.SIGKILL)
+        stderr = run.end(within=KILLED_WITHIN)
+        assert run.process.returncode == 1, stderr
+        sink = accounted(run.result())
+        assert sink["failed"] + sink["unsent"] + sink["in_doubt"] > 0, sink
+        assert sink["failed"] == sum(run.result()["totals"]["failed_by_reason"].values())
+        run.assert_nothing_left()
+
+    def test_credentials_are_never_printed(self, tmp_path: Path, target: Target, request) -> None:
+        if target.secret is None:
+            pytest.skip(f"the {self.sink} sink is given no credentials")
+        done = run_cli("run", "--sink", self.sink, *target.flags, "--lines", "1000",
+                       "--results", str(tmp_path / "results"), env=target.env)
+        outputs = [done.stdout, done.stderr, *(p.read_bytes() for p in (tmp_path / "results").rglob("*.json"))]
+        if "unreachable" in type(self).__dict__:  # errors are where URLs and settings get echoed
+            refused = run_cli("run", "--sink", self.sink, *request.getfixturevalue("unreachable"), "--lines", "10",
+                              env=target.env, timeout=60)
+            outputs += [refused.stdout, refused.stderr]
+        assert not [out for out in outputs if target.secret.encode() in out]
+
+    def test_ctrl_c_drains_what_is_in_flight(self, tmp_path: Path, target: Target,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+        run = self.watched(tmp_path, target, monkeypatch, *PACED, session=True)
+        os.killpg(run.process.pid, signal.SIGINT)
+        stderr = run.end(within=15)
+        assert run.process.returncode == 0, stderr
+        assert "drained what was in flight" in stderr
+        sink = accounted(run.result())
+        assert sink["delivered"] == run.result()["totals"]["generated"], sink
+        if target.stored is not None:
+            assert target.stored() == sink["delivered"]
+        run.assert_nothing_left()
