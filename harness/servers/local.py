@@ -1,0 +1,105 @@
+"""What the servers from Debian's packages (mosquitto, rabbitmq-server) share:
+launched in a temporary folder in their own session, dying with whoever
+started them, ready once their port accepts, stopped by their own PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.servers.kafka import _die_with_parent, _listeners, free_port
+
+STOP_GRACE = 10.0  # SIGTERM, then SIGKILL after this long
+
+__all__ = ["free_port", "launch", "wait_listening", "stop", "stop_pid", "listening_pid"]
+
+
+def launch(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """Start `command` with its output in `log`. Its own session: a terminal's
+    Ctrl-C goes to the foreground process group, and the server must outlive
+    logstorm's drain."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=cwd, preexec_fn=_die_with_parent, start_new_session=True)
+
+
+def wait_listening(process: subprocess.Popen, port: int, timeout: float, name: str, log: Path) -> None:
+    """Return once 127.0.0.1:`port` accepts a connection; a UserError with the
+    end of the server's log if it exits first or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise UserError(f"{name} did not answer on 127.0.0.1:{port} within {timeout:g} s "
+                                f"(its log: {log})") from None
+            time.sleep(0.05)
+    raise UserError(f"{name} exited with status {process.returncode}: {_last_line(log)}")
+
+
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    """SIGTERM our own child by its PID; SIGKILL if it has not ended in STOP_GRACE."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def stop_pid(pid: int | None) -> None:
+    """SIGTERM a process that is not our child (an epmd the server started),
+    by the PID we found it under; SIGKILL if it outlives STOP_GRACE."""
+    if pid is None:
+        return
+    for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 1.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _state(pid) == "Z":
+                return
+            time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def listening_pid(port: int) -> int | None:
+    """The PID of the process listening on 127.0.0.1:`port` (or any address),
+    from /proc: the socket's inode among a process's open files."""
+    inodes = _listeners(port)
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+                    return int(entry.name)
+        except OSError:  # gone meanwhile, or not ours to look into
+            continue
+    return None
+
