@@ -24,11 +24,14 @@ from dataclasses import replace
 from typing import Sequence
 
 from harness.options import number, words
-from harness.cli.runflags import add_pacing, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
+from harness.cli.runflags import add_pacing, add_sharding, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
 from harness.run.spec import RunSpec
 
 DEFAULT_SINK = "null"
 DEFAULT_LINES = 1_000_000
+# Flags that say which part of the run this process makes, not what the run is:
+# the shards of one run share its profile hash.
+SHARD_KEYS = ("shard", "start_at", "cluster", "shards", "feed")
 THRESHOLD_MISSED = 3
 
 
@@ -56,9 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
         parser.add_argument("--sink", action="append", default=None, metavar="NAME", help="replace the profile's sinks")
         parser.add_argument("-d", "--duration", type=number(float, 0, low_open=True), default=None, metavar="SECONDS")
         parser.add_argument("--results", default=None, metavar="DIR", help="folder for the result file (default: the profile's, results/)")
+        add_sharding(parser)
         return
     add_run_flags(parser, argv)
     parser.add_argument("--results", default=None, metavar="DIR", help="write a result file under DIR/adhoc/ (default: none)")
+    add_sharding(parser)
 
 
 def add_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
@@ -115,12 +120,22 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
     return spec
 
 
+def sharding(args: argparse.Namespace) -> dict:
+    """The RunSpec fields of --shard, --start-at and --feed."""
+    k, n = args.shard or (0, 1)
+    return {"shard": k, "shards": n, "start_at": args.start_at, "feed": args.feed}
+
+
 def run(args: argparse.Namespace) -> int:
     """One run, or a profile's repetitions; the result file holds them all."""
     from harness.report.results import build_repeated, build_result, check_result_folder, redact, write_result
     from harness.report.thresholds import check_sinks, failed, judge
     from harness.run.supervisor import supervise
 
+    if args.cluster is not None:
+        from harness.cluster.coordinator import run_on_cluster
+
+        return run_on_cluster(args)
     if getattr(args, "profile", None):
         profile = load(args)
         name, repeat, folder = profile.name, profile.repeat, args.results or profile.results
@@ -129,14 +144,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         spec = spec_from_flags(args)
         name, repeat, folder, warmup, specs = "adhoc", 1, args.results, 0.0, lambda: spec
-        resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet", "threshold")})
+        resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet", "threshold", *SHARD_KEYS)})
         thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
     check_sinks(thresholds, sinks)
     if folder is not None:
         check_result_folder(folder, name)
     results, status = [], 0
     for round_ in range(repeat):
-        spec = replace(specs(), quiet=args.quiet)
+        spec = replace(specs(), quiet=args.quiet, **sharding(args))
         outcome = supervise(spec)
         label = f"run {name} (seed {spec.source.seed})" + (f", repetition {round_ + 1} of {repeat}" if repeat > 1 else "")
         report(label, outcome)

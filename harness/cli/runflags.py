@@ -48,6 +48,26 @@ def schedule_of(args: argparse.Namespace):
     return schedule.from_json(args.schedule) if args.schedule is not None else schedule.constant(args.rate)
 
 
+def shard(text: str) -> tuple[int, int]:
+    """--shard K/N: shard K (0-based) of N."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N (for example 0/4)")
+    return int(k), int(n)
+
+
+def add_sharding(parser: argparse.ArgumentParser) -> None:
+    """The flags that make a run one shard of many, or spread it over a cluster."""
+    group = parser.add_argument_group("more than one machine")
+    group.add_argument("--shard", type=shard, default=None, metavar="K/N",
+                       help="generate only the batches whose index is K mod N, paced as 1/N of the schedule")
+    group.add_argument("--start-at", type=number(float, 0, low_open=True), default=None, metavar="EPOCH_SECONDS",
+                       help="wait until this time to send the first line (the shards' common start)")
+    group.add_argument("--cluster", default=None, metavar="ray[:ADDRESS]", help="run --shards shards on a Ray cluster, one per node")
+    group.add_argument("--shards", type=number(int, 1, 4096), default=None, metavar="N", help="shards for --cluster (default: one per node)")
+    group.add_argument("--feed", default=None, help=argparse.SUPPRESS)  # per-second records as JSON lines, for a coordinator
+
+
 def add_sinks(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
     from sinks import sink_module
 

@@ -151,9 +151,22 @@ def _sink(sink: Any, seconds: float) -> dict:
     e2e = getattr(sink, "e2e", None)
     if e2e is not None and e2e.total_count:
         figures["e2e"] = latency(e2e)
+    if spec.shards > 1 or spec.start_at is not None:
+        result["shard"] = _shard(spec, outcome)
     return {"name": sink.name, "sent": sink.sent, "delivered": sink.delivered, "failed": sink.failed, "late": sink.late,
             "unsent": sink.unsent, "in_doubt": sink.in_doubt, "lost_by_reason": _lost_by_reason(sink),
             "delivered_per_s": _per_second(sink.delivered, seconds), "latency": figures}
+def _shard(spec: Any, outcome: Any) -> dict:
+    """Which part of a sharded run this was: its index of how many, the common
+    start, and per sink the (count, sum) fingerprint of what it delivered
+    (for a --verify on the merge), "sum" as 16 hex digits."""
+    prints = []
+    for s in range(len(spec.sinks)):
+        own = [f for f in outcome.fingerprints.get(s, []) if f]
+        prints.append({"count": sum(c for c, _ in own), "sum": f"{sum(t for _, t in own) % 2**64:016x}"} if own else None)
+    return {"index": spec.shard, "of": spec.shards, "start_at": spec.start_at, "clock_offset_s": None, "fingerprints": prints}
+
+
 
 
 def _lost_by_reason(sink: Any) -> dict[str, int]:

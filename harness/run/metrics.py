@@ -9,6 +9,8 @@ module is one plain line per interval on stderr.
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,7 @@ class Layout:
     lines: int = 0  # the run's length in lines (0: open-ended)
     duration: float | None = None
     plain: bool = False  # plain lines even on a terminal (a sink writes to it)
+    feed: str | None = None  # a file each record is appended to as one JSON line (a shard's coordinator reads it)
 
     @classmethod
     def of(cls, topology: Plan, spec: RunSpec) -> "Layout":
@@ -44,7 +47,7 @@ class Layout:
                       for s, target in enumerate(spec.sinks))
         observers = tuple(tuple(p.slot for p in topology.role("observer") if p.sink == s) for s in range(len(spec.sinks)))
         return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, observers, spec.schedule,
-                   spec.quiet, spec.lines, spec.duration, plain=any(t.name == "stdout" for t in spec.sinks))
+                   spec.quiet, spec.lines, spec.duration, plain=any(t.name == "stdout" for t in spec.sinks), feed=spec.feed)
 
 
 @dataclass
@@ -170,6 +173,7 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
     board = StatsBoard.attach(board_handle)
     series: list[dict] = []
     dashboard = Dashboard(f"logstorm: {', '.join(name for name, _ in layout.sinks)}", layout.lines, layout.duration)
+    feed = open(layout.feed, "a", buffering=1) if layout.feed else None
     try:
         controls.begin()
         start = controls.start_at.value or time.time()
@@ -178,7 +182,10 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
         # A live view on a terminal, plain lines otherwise, nothing when quiet.
         with reporting(dashboard, layout.quiet, plain=layout.plain) as show:
             while True:
-                finished = done.wait(max(0.0, previous_at + INTERVAL_SECONDS - time.time()))
+                # Ticks fall on start + k intervals (not the last tick + 1), so the
+                # seconds of shards that share a start line up.
+                tick = start + INTERVAL_SECONDS * (math.floor((previous_at - start) / INTERVAL_SECONDS) + 1)
+                finished = done.wait(max(0.0, tick - time.time()))
                 now = time.time()
                 snapshot = board.snapshot()
                 current = totals(snapshot, layout)
@@ -187,9 +194,13 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
                     record = interval_record(now - start, seconds, previous, current, earlier, snapshot, layout, start)
                     series.append(record)
                     show(record)
+                    if feed is not None:
+                        feed.write(json.dumps(record) + "\n")
                 earlier, previous, previous_at = snapshot, current, now
                 if finished:
                     break
     finally:
+        if feed is not None:
+            feed.close()
         board.close()
     return series

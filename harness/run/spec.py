@@ -38,6 +38,10 @@ class RunSpec:
     schedule: Any = None  # a harness.load.schedule Schedule; wins over rate
     ring_bytes: int = DEFAULT_RING_BYTES
     quiet: bool = False
+    shard: int = 0  # this run is shard `shard` of `shards`: the batches whose index is shard mod shards
+    shards: int = 1
+    start_at: float | None = None  # epoch seconds of the common start of all shards (None: when ready)
+    feed: str | None = None  # a file the metrics append each per-second record to, one JSON line each
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property

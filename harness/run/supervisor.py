@@ -139,8 +139,10 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         reader_result: dict[str, Any] = {}
         for p in topology.processes:
             if p.role == "generator":
-                start(p.name, generator_role, spec.source, p.rank, p.of, spec.lines, outlets(p.rings), controls(p.slot), piece_lines,
-                      clocks[p.rank])
+                # Shard K of N takes the batches whose index is K mod N; its generator r
+                # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
+                start(p.name, generator_role, spec.source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
+                      outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank])
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
                 start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
@@ -157,7 +159,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 reader.start()
             watch = Watch(children, board, {p.name: p.slot for p in topology.processes if p.role in ("generator", "producer")},
                           outcome, sink_of)
-            _start_together(watch, topology, ready, events, start_at, reader is not None)
+            _start_together(watch, topology, ready, events, start_at, reader is not None, spec.start_at)
             _watch(watch, spec, events, start_at, reader, reader_result)
             ended = time.time()
             outcome.interrupted = signals.count > 0
@@ -170,7 +172,9 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else outcome.reader_gone)
         outcome.errors += account(outcome.totals, snapshot, layout, {p.slot: p.name for p in topology.role("producer")},
                                   outcome.ended, cause)
-        if not events["abort"].is_set():
+        # A shard's target also holds the other shards' lines: its check (--verify)
+        # is made once, on the merged fingerprints (harness/cluster).
+        if not events["abort"].is_set() and spec.shards == 1:
             _after_run(spec, outcome, start_at.value)
         _clean_up(spec, outcome)
     lost = any(sink.in_doubt or (sink.unsent and not outcome.reader_gone) for sink in outcome.totals.sinks)
@@ -262,8 +266,9 @@ def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], c
     result["done"] = True
 
 
-def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_reader: bool) -> None:
-    """Wait until every role is set up, then give them one start time."""
+def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_reader: bool, at: float | None) -> None:
+    """Wait until every role is set up, then give them one start time: `at`
+    (a shard's --start-at, waited for) or now."""
     expected = sum(p.role != "reader" for p in topology.processes) + has_reader
     deadline = time.monotonic() + READY_SECONDS
     for _ in range(expected):
@@ -276,7 +281,9 @@ def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_r
                 events["abort"].set()
                 events["go"].set()
                 return
-    start_at.value = time.time()
+    while at is not None and (wait := at - time.time()) > 0 and not events["stop"].wait(min(wait, WAIT_SLICE)):
+        watch.check_alive()
+    start_at.value = time.time() if at is None else at
     events["go"].set()
 
 
