@@ -51,13 +51,18 @@ def prepare(options: Options, resources: ExitStack) -> Options:
     (stopped when `resources` closes) and point the options at it."""
     if not needs_embedded(options):
         return options
+    kind = options.brokers[0]
     if speaks_sasl(options):
-        # Tansu fails the SASL handshake ("Unsupported SASL mechanism"), and only after the check's 10 s wait.
-        raise UserError(f"the embedded broker has no SASL authentication (-e security.protocol={options.protocol}): "
+        # Tansu fails the SASL handshake ("Unsupported SASL mechanism"), and only after the check's 10 s wait;
+        # the Apache Kafka a run starts listens in PLAINTEXT only.
+        raise UserError(f"the {kind} broker has no SASL authentication (-e security.protocol={options.protocol}): "
                         "give --broker HOST:PORT of a cluster that has it")
-    from harness.servers.kafka import EmbeddedBroker
+    if kind == kafka_options.APACHE:
+        from harness.servers.apache_kafka import ApacheKafka as Broker
+    else:
+        from harness.servers.kafka import EmbeddedBroker as Broker
 
-    broker = resources.enter_context(EmbeddedBroker().start())
+    broker = resources.enter_context(Broker().start())
     return with_bootstrap(options, broker.bootstrap)
 
 

@@ -14,6 +14,8 @@ from harness.errors import UserError
 from harness.options import number
 
 EMBEDDED = "embedded"
+APACHE = "apache"  # Apache Kafka in KRaft mode, from the jars `logstorm broker --kind apache --fetch` cached
+LOCAL = (EMBEDDED, APACHE)  # the brokers a run starts for itself
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 ACKS = ("all", "-1", "0", "1")
 TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
@@ -60,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", action="append", default=None, metavar="HOST:PORT",
                        help="bootstrap broker; repeatable, comma lists too. 'embedded' (the default) starts a "
                             "Tansu broker on a free 127.0.0.1 port for the run; it keeps every message in memory "
-                            "(about 220 MB per million 216-byte lines)")
+                            "(about 220 MB per million 216-byte lines). 'apache' starts Apache Kafka there instead "
+                            "(on disk; Java 17 and `logstorm broker --kind apache --fetch` first)")
     parser.add_argument("--topic", default="logstorm", help="topic to produce to (default logstorm)")
     parser.add_argument("-e", "--config", action="append", default=[], metavar="KEY=VALUE",
                        help="librdkafka producer setting, passed untouched and overriding logstorm's; repeatable")
@@ -89,8 +92,9 @@ def options(args: argparse.Namespace) -> Options:
     brokers = tuple(b.strip() for value in (args.broker or [EMBEDDED]) for b in value.split(",") if b.strip())
     if not brokers:
         raise UserError("--broker is empty")
-    if EMBEDDED in brokers and len(brokers) > 1:
-        raise UserError("--broker embedded cannot be combined with other brokers")
+    local = [broker for broker in brokers if broker in LOCAL]
+    if local and len(brokers) > 1:
+        raise UserError(f"--broker {local[0]} cannot be combined with other brokers")
     for broker in brokers:
         check_broker(broker)
     check_topic(args.topic)
@@ -103,7 +107,7 @@ def options(args: argparse.Namespace) -> Options:
 def check_broker(broker: str) -> None:
     """HOST:PORT ([v6]:PORT too), or `embedded`. librdkafka would take a bad
     one and retry it for the whole run."""
-    if broker == EMBEDDED:
+    if broker in LOCAL:
         return
     host, colon, port = broker.rpartition(":")
     if not colon or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -136,8 +140,8 @@ def parse_key(text: str) -> str:
 
 
 def needs_embedded(options: Options) -> bool:
-    """True when the supervisor must start an EmbeddedBroker for this run."""
-    return options.brokers == (EMBEDDED,)
+    """True when the supervisor must start a broker for this run (embedded or apache)."""
+    return len(options.brokers) == 1 and options.brokers[0] in LOCAL
 
 
 def with_bootstrap(options: Options, bootstrap: str) -> Options:

@@ -1,6 +1,7 @@
 """Kafka through the whole harness, as users run it: the README's smoke
-profile on a fresh embedded broker, an unreachable broker, and a broker that
-dies in the middle of a run."""
+profile on a fresh embedded broker, an unreachable broker, and, on each
+broker kind (Tansu and Apache Kafka), a broker that dies in the middle of a
+run and end-to-end latency read back."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import threading
 import time
 
 import jsonschema
+import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness.servers.kafka import EmbeddedBroker
 from tests.fixtures.common import ROOT, run_cli
 from tests.test_run import delivered, generated
 
@@ -48,19 +49,15 @@ def test_unreachable_broker_is_one_line_and_exit_2(tmp_path):
     assert done.stderr.count(b"\n") == 1 and b"127.0.0.1:1" in done.stderr, done.stderr
 
 
-def test_a_broker_killed_mid_run_ends_the_run_with_everything_accounted_for():
-    broker = EmbeddedBroker().start()
-    try:
-        run = subprocess.Popen([sys.executable, "-m", "harness", "run", "--sink", "kafka", "--broker", broker.bootstrap,
-                                "--topic", "killed", "--lines", "5000000", "--rate", "200000", "--delivery-timeout", "5",
-                                "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-        threading.Timer(4.0, broker.process.send_signal, (signal.SIGKILL,)).start()
-        killed = time.monotonic() + 4.0
-        _, stderr = run.communicate(timeout=120)
-        assert time.monotonic() - killed < 60
-    finally:
-        broker.stop()
+def test_a_broker_killed_mid_run_ends_the_run_with_everything_accounted_for(fresh_broker):
+    run = subprocess.Popen([sys.executable, "-m", "harness", "run", "--sink", "kafka",
+                            "--broker", fresh_broker.bootstrap, "--topic", "killed", "--lines", "5000000",
+                            "--rate", "200000", "--delivery-timeout", "5", "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    threading.Timer(4.0, fresh_broker.process.send_signal, (signal.SIGKILL,)).start()
+    killed = time.monotonic() + 4.0
+    _, stderr = run.communicate(timeout=120)
+    assert time.monotonic() - killed < 60
     assert run.returncode == 1, stderr
     made = generated(stderr)
     ok, failed = delivered(stderr, "kafka")
@@ -69,11 +66,15 @@ def test_a_broker_killed_mid_run_ends_the_run_with_everything_accounted_for():
     assert b"UNACCOUNTED" not in stderr and b"Traceback" not in stderr
 
 
-def test_e2e_reads_back_every_delivered_line_from_the_first(tmp_path):
+@pytest.mark.parametrize("kind", ["tansu", "apache"])
+def test_e2e_reads_back_every_delivered_line_from_the_first(tmp_path, request, kind, topic):
     """The first lines are stamped with the run's start, a moment before the
-    reader is up: they count too (the reader's floor is the start)."""
+    reader is up: they count too (the reader's floor is the start). On
+    Tansu, the run starts its own embedded broker; on Apache Kafka, the
+    session's."""
+    broker = ("--broker", request.getfixturevalue("apache_broker").bootstrap) if kind == "apache" else ()
     done = run_cli("run", "--format", "apache", "--rate", "5000", "--duration", "3", "--sink", "kafka", "--e2e",
-                   "--topic", "e2e-all", "-q", "--results", str(tmp_path), timeout=120)
+                   *broker, "--topic", topic, "-q", "--results", str(tmp_path), timeout=120)
     assert done.returncode == 0, done.stderr
     [path] = tmp_path.rglob("*.json")
     sink = json.loads(path.read_text())["sinks"][0]

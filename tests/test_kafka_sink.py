@@ -22,6 +22,7 @@ from harness.errors import UserError
 from sinks import kafka, kafka_options
 from sinks.kafka_verify import e2e_consumer, partition_counts, read_topic, verify
 from tests.fixtures.common import ROOT
+from tests.fixtures.kafka import apache_or_skip
 
 SECRET = "pa55-w0rd-never-shown"
 
@@ -65,8 +66,8 @@ def totals(acks) -> tuple[int, int, Counter]:
     return sum(a.delivered for a in acks), sum(a.failed for a in acks), reasons
 
 
-def test_100k_lines_arrive_exactly_once(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify")
+def test_100k_lines_arrive_exactly_once(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--verify")
     sink, acks, sent = deliver(options, 100_000)
     assert totals(acks) == (100_000, 0, Counter())
     count, digest = sink.fingerprint()
@@ -76,8 +77,8 @@ def test_100k_lines_arrive_exactly_once(kafka_broker, topic):
     assert "exactly once" in result.message
 
 
-def test_verify_names_missing_and_duplicated_lines(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify")
+def test_verify_names_missing_and_duplicated_lines(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--verify")
     sink, _, _ = deliver(options, 1000)
     count, digest = sink.fingerprint()
     missing = verify(options, count + 5, digest, timeout=1)
@@ -86,8 +87,8 @@ def test_verify_names_missing_and_duplicated_lines(kafka_broker, topic):
     assert not extra.ok and "3 duplicated" in extra.message
 
 
-def test_messages_are_lines_without_newline_stamped_with_intended_time(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--e2e")
+def test_messages_are_lines_without_newline_stamped_with_intended_time(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--e2e")
     kafka.check(options)
     sink = kafka.create(options, 0, 1)
     sink.open()
@@ -101,17 +102,18 @@ def test_messages_are_lines_without_newline_stamped_with_intended_time(kafka_bro
 
 
 @pytest.mark.parametrize("flags", [("-e", "compression.type=lz4"), ("-e", "compression.type=zstd"),
-                                   ("--compression", "zstd")])
-def test_compressed_runs_verify(kafka_broker, topic, flags):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify", *flags)
+                                   ("--compression", "zstd"), ("--compression", "gzip"), ("--compression", "snappy"),
+                                   ("--compression", "none")])
+def test_compressed_runs_verify(broker, topic, flags):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--verify", *flags)
     sink, acks, sent = deliver(options, 20_000)
     assert totals(acks)[:2] == (sent, 0)
     result = verify(options, *sink.fingerprint(), timeout=10)
     assert result.ok, result.message
 
 
-def test_a_full_local_queue_waits_and_drops_nothing(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--verify",
+def test_a_full_local_queue_waits_and_drops_nothing(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--verify",
                    "-e", "queue.buffering.max.messages=500", "--key", "ip")
     sink, acks, sent = deliver(options, 20_000)
     assert totals(acks)[:2] == (sent, 0)
@@ -129,8 +131,8 @@ def test_a_line_the_producer_refuses_is_counted_as_failed(kafka_broker, topic):
     assert verify(options, *sink.fingerprint(), timeout=5).ok
 
 
-def test_key_ip_keeps_each_client_on_one_partition(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--partitions", "3", "--key", "ip")
+def test_key_ip_keeps_each_client_on_one_partition(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--partitions", "3", "--key", "ip")
     _, acks, sent = deliver(options, 20_000)
     assert totals(acks)[:2] == (sent, 0)
     partitions_of = defaultdict(set)
@@ -143,9 +145,9 @@ def test_key_ip_keeps_each_client_on_one_partition(kafka_broker, topic):
     assert sorted(counts) == [0, 1, 2] and sum(counts.values()) == sent
 
 
-def test_partitions_on_an_existing_topic_says_so(kafka_broker, topic, capfd):
-    kafka.check(make("--broker", kafka_broker.bootstrap, "--topic", topic, "--partitions", "2"))
-    kafka.check(make("--broker", kafka_broker.bootstrap, "--topic", topic, "--partitions", "4"))
+def test_partitions_on_an_existing_topic_says_so(broker, topic, capfd):
+    kafka.check(make("--broker", broker.bootstrap, "--topic", topic, "--partitions", "2"))
+    kafka.check(make("--broker", broker.bootstrap, "--topic", topic, "--partitions", "4"))
     assert f"topic {topic} already exists with 2 partition(s)" in capfd.readouterr().err
 
 
@@ -230,23 +232,22 @@ def test_bad_setting_is_a_user_error(kafka_broker):
         kafka.check(make("--broker", kafka_broker.bootstrap, "-e", "no.such.setting=1"))
 
 
-def test_killed_broker_every_line_is_accounted_for(topic, capfd):
-    with EmbeddedBroker() as broker:
-        options = make("--broker", broker.bootstrap, "--topic", topic, "--delivery-timeout", "2", "--verify")
-        kafka.check(options)
-        sink = kafka.create(options, 0, 1)
-        sink.open()
-        acks, sent = [], 0
-        for number, batch in enumerate(batches(40_000)):
-            if number == 4:
-                broker.process.kill()
-                broker.process.wait()
-            sink.send(batch.data, batch.lines, time.time())
-            sent += batch.lines
-            acks += sink.poll(0)
-        started = time.monotonic()
-        acks += sink.close(10)
-        assert time.monotonic() - started < 10 + 1  # close() is bounded by its own timeout
+def test_killed_broker_every_line_is_accounted_for(fresh_broker, topic, capfd):
+    options = make("--broker", fresh_broker.bootstrap, "--topic", topic, "--delivery-timeout", "2", "--verify")
+    kafka.check(options)
+    sink = kafka.create(options, 0, 1)
+    sink.open()
+    acks, sent = [], 0
+    for number, batch in enumerate(batches(40_000)):
+        if number == 4:
+            fresh_broker.process.kill()
+            fresh_broker.process.wait()
+        sink.send(batch.data, batch.lines, time.time())
+        sent += batch.lines
+        acks += sink.poll(0)
+    started = time.monotonic()
+    acks += sink.close(10)
+    assert time.monotonic() - started < 10 + 1  # close() is bounded by its own timeout
     delivered, failed, reasons = totals(acks)
     assert delivered + failed == sent
     assert failed > 0 and set(reasons) <= {"MSG_TIMED_OUT", "FLUSH_TIMED_OUT"}
@@ -271,8 +272,8 @@ def test_close_gives_up_at_its_timeout_and_counts_the_rest_as_failed(topic):
     assert (delivered, failed, reasons) == (0, batch.lines, Counter({"FLUSH_TIMED_OUT": batch.lines}))
 
 
-def test_e2e_consumer_sees_every_message(kafka_broker, topic):
-    options = make("--broker", kafka_broker.bootstrap, "--topic", topic, "--partitions", "2")
+def test_e2e_consumer_sees_every_message(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "--partitions", "2")
     kafka.check(options)
     seen, stop = [], threading.Event()
     reader = threading.Thread(target=e2e_consumer, args=(options, stop, seen.append), kwargs={"since": 0})
@@ -289,9 +290,12 @@ def test_e2e_consumer_sees_every_message(kafka_broker, topic):
     assert all(batch.dtype.kind == "i" and (batch > 0).all() for batch in seen)
 
 
-def test_prepare_starts_the_embedded_broker_for_the_run(topic):
+@pytest.mark.parametrize("kind", ["embedded", "apache"])
+def test_prepare_starts_the_local_broker_for_the_run_and_it_goes_with_the_run(kind, topic):
+    if kind == "apache":
+        apache_or_skip()
     with ExitStack() as resources:
-        options = kafka.prepare(make("--topic", topic, "--verify"), resources)
+        options = kafka.prepare(make("--broker", kind, "--topic", topic, "--verify"), resources)
         assert options.bootstrap.startswith("127.0.0.1:") and not kafka.needs_embedded(options)
         sink, acks, sent = deliver(options, 1000)
         assert verify(options, *sink.fingerprint(), timeout=5).ok
