@@ -13,7 +13,9 @@ is missing from NEW. Two results with no metric in common are an error.
 Formats: text; markdown (a table for a CI job summary or a pull-request
 comment); bmf (Bencher Metric Format, NEW's figures); github-benchmark
 (NEW's figures for github-action-benchmark with `tool: customSmallerIsBetter`:
-latency percentiles in us, and throughput as its inverse, ns per line).
+latency percentiles in us, and throughput as its inverse, ns per line);
+html (a self-contained page: the verdicts, and the charts of `logstorm
+report` for base and new side by side: `--format html > compare.html`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import orjson
 
 from harness.report.compare import BETTER, WORSE, Row, Thresholds, compare, notes, parse_thresholds, regressions, warnings
 
-FORMATS = ("text", "markdown", "bmf", "github-benchmark")
+FORMATS = ("text", "markdown", "bmf", "github-benchmark", "html")
 
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     for caution in cautions:
         print(f"logstorm compare: warning: {caution}", file=sys.stderr)
     failing = regressions(rows, thresholds)
-    render = {"text": text, "markdown": markdown, "bmf": bmf, "github-benchmark": github_benchmark}[args.format]
+    render = {"text": text, "markdown": markdown, "bmf": bmf, "github-benchmark": github_benchmark, "html": html}[args.format]
     sys.stdout.write(render(base, new, rows, thresholds, cautions, failing))
     if args.format in ("bmf", "github-benchmark"):
         for message in failing:
@@ -115,6 +117,18 @@ def github_benchmark(base: dict, new: dict, rows: list[Row], thresholds: Thresho
         else:
             entries.append({"name": f"{bench} {row.metric.name.replace('_', ' ')} latency", "unit": "us", "value": row.new})
     return orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def html(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, cautions: list[str], failing: list[str]) -> str:
+    """A self-contained page (harness/report/html.py): the verdict table, then
+    each chart of `logstorm report` for base and new side by side."""
+    from harness.report.html import SIDE, Comparison, render
+
+    verdicts = Comparison(header=("metric", "base", "new", "change", "verdict"), rows=[_cells(row) for row in rows],
+                          notes=[thresholds.describe(), *notes(rows), *(f"warning: {c}" for c in cautions)],
+                          summary=_summary(failing), worse=[i for i, row in enumerate(rows) if row.verdict == WORSE])
+    return render([(f"base: {_run(base)}", base), (f"new: {_run(new)}", new)], layout=SIDE, comparison=verdicts,
+                  title=f"logstorm compare: {new['profile']['name']}")
 
 
 def _benchmark(result: dict, row: Row) -> str:
