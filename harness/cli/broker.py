@@ -21,7 +21,6 @@ EXAMPLES = """\
 examples:
   logstorm broker                     # embedded, on 127.0.0.1:9092 until Ctrl-C
   logstorm broker --port 19092        # then: logstorm run smoke --broker 127.0.0.1:19092
-  logstorm broker --kind apache --fetch
   SASL_USERNAME=ann SASL_PASSWORD=... logstorm broker --kind apache --sasl
 """
 

@@ -3,12 +3,16 @@
     logstorm compare results/baselines/smoke.json results/smoke/ --fail-on-regression
     logstorm compare BASE NEW --threshold throughput:5%,p99:10% --format markdown >> "$GITHUB_STEP_SUMMARY"
 
-BASE and NEW are result files, or folders whose *.json files are repeated
-runs of one profile. A change counts only beyond its threshold and, with at
-least 5 samples a side, when a Mann-Whitney U test finds it significant
-(alpha 0.05). Gated metrics: throughput, p50, p99 and any metric named in
---threshold; --fail-on-regression exits 1 when one of them got worse or
-is missing from NEW. Two results with no metric in common are an error.
+BASE and NEW are result files, or folders whose *.json files are runs of
+one profile; each repetition is one sample. Each metric shows the median
+run ± the noise within each side, the change (Hodges-Lehmann) and its 95%
+interval; it is better or worse only when that whole interval lies beyond
+its threshold (so also significant by a Mann-Whitney U test, alpha 0.05).
+One run a side cannot be judged: only the change is shown. Gated metrics:
+throughput, p50, p99 and any metric named in --threshold;
+--fail-on-regression exits 1 when one of them got worse or is missing from
+NEW, and 2 when one of them cannot be judged. Two results with no metric in
+common are an error.
 
 Formats: text; markdown (a table for a CI job summary or a pull-request
 comment); bmf (Bencher Metric Format, NEW's figures); github-benchmark
@@ -26,10 +30,19 @@ from typing import Sequence
 
 import orjson
 
-from harness.report.compare import BETTER, WORSE, Row, Thresholds, compare, notes, parse_thresholds, regressions, warnings
+from harness.errors import UserError
+from harness.report.compare import (BETTER, WORSE, Row, Thresholds, compare, measures, notes, parse_thresholds, regressions,
+                                    unjudged_gates, warnings, why_unjudged)
 
 FORMATS = ("text", "markdown", "bmf", "github-benchmark", "html")
 
+
+EXAMPLES = """\
+examples:
+  logstorm compare results/baselines/ci.json results/ci/ --fail-on-regression
+  logstorm compare results/baselines/ci.json results/ci/ --format markdown >> "$GITHUB_STEP_SUMMARY"
+  logstorm compare old/ci/ new/ci/ --threshold 10%,throughput:5%
+"""
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("base", metavar="BASE", help="the baseline: a result file or a folder of repeated runs")
@@ -56,14 +69,19 @@ def run(args: argparse.Namespace) -> int:
     if args.format in ("bmf", "github-benchmark"):
         for message in failing:
             print(f"logstorm compare: worse: {message}", file=sys.stderr)
+    blind = unjudged_gates(rows)
+    if blind and args.fail_on_regression:
+        # A gate that cannot judge must not pass as if it had.
+        runs = next(row.runs for row in rows if row.label in blind)
+        raise UserError(f"--fail-on-regression cannot judge {', '.join(blind)}: {why_unjudged(runs)}")
     return 1 if failing and args.fail_on_regression else 0
 
 
 def text(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, cautions: list[str], failing: list[str]) -> str:
-    table = [("metric", "base", "new", "change", "verdict")] + [_cells(row) for row in rows]
+    table = [("metric", "base ± noise", "new ± noise", "change [95% CI]", "verdict")] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(5)]
     aligned = [("<", ">", ">", ">", "<")[i] for i in range(5)]
-    lines = [f"logstorm compare: {new['profile']['name']}", f"  base  {_run(base)}", f"  new   {_run(new)}", ""]
+    lines = [f"logstorm compare: {new['profile']['name']}, {measures(new)}", f"  base  {_run(base)}", f"  new   {_run(new)}", ""]
     lines += ["  ".join(f"{cell:{aligned[i]}{widths[i]}}" for i, cell in enumerate(line)).rstrip() for line in table]
     lines += ["", thresholds.describe()]
     lines += [f"note: {note}" for note in notes(rows)]
@@ -73,9 +91,9 @@ def text(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, caution
 
 
 def markdown(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, cautions: list[str], failing: list[str]) -> str:
-    lines = [f"### logstorm compare: `{new['profile']['name']}`", "",
+    lines = [f"### logstorm compare: `{new['profile']['name']}`, {measures(new)}", "",
              f"**Base:** {_run(base)}<br>**New:** {_run(new)}", "",
-             "| metric | base | new | change | verdict |", "|:--|--:|--:|--:|:--|"]
+             "| metric | base ± noise | new ± noise | change [95% CI] | verdict |", "|:--|--:|--:|--:|:--|"]
     for row in rows:
         cells = list(_cells(row))
         if row.verdict in (BETTER, WORSE):
@@ -143,10 +161,17 @@ def _measure(row: Row) -> str:
 
 def _cells(row: Row) -> tuple[str, str, str, str, str]:
     change = "n/a" if row.change is None else f"{row.change:+.1f}%"
+    if row.low is not None:
+        change += f" [{row.low:+.1f}, {row.high:+.1f}]"
     verdict = row.verdict
     if row.p_value is not None:
         verdict += " (p<0.001)" if row.p_value < 0.001 else f" (p={row.p_value:.3f})"
-    return row.label, _quantity(row.base, row.metric.unit), _quantity(row.new, row.metric.unit), change, verdict
+    return (row.label, _quantity(row.base, row.metric.unit) + _noise(row.base_noise),
+            _quantity(row.new, row.metric.unit) + _noise(row.new_noise), change, verdict)
+
+
+def _noise(percent: float | None) -> str:
+    return "" if percent is None else f" ±{percent:.1f}%"
 
 
 def _quantity(value: float | None, unit: str) -> str:

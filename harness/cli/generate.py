@@ -19,6 +19,17 @@ from harness.report.progress import Progress, summary_line
 DEFAULT_LINES = 1000
 
 
+EXAMPLES = """\
+-P is generator processes and -s the seed here (the original tool's flags);
+in `stream`, -P is producers and -s the schedule; in `logstorm run`, -g is
+generators and -P producers per sink.
+
+examples:
+  generate -l apache -i 100000 | stream kafka --broker localhost:9092 --topic t
+  generate -l apache -b 40 -i 10000 > mixed.log    # about 40 % of the lines corrupted
+  generate -i 2000000 -P 2 -s 7 -o big.log         # 2 processes, seed 7: the same bytes every time
+"""
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-l", "--logtype", default="apache", help="log format (case-insensitive; see --list), default apache")
     parser.add_argument("-i", "--iterations", type=number(int, 0), default=DEFAULT_LINES,

@@ -76,7 +76,9 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
 
     keep_freed_memory()
     module = _module(command)
-    parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0])
+    # Every command's help ends with its EXAMPLES, kept as written.
+    parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0], epilog=getattr(module, "EXAMPLES", None),
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version)
     try:
         module.add_arguments(parser, argv)

@@ -13,6 +13,13 @@ import json
 from typing import Sequence
 
 
+EXAMPLES = """\
+examples:
+  logstorm profiles
+  logstorm profiles ci
+  logstorm profiles smoke --set load.rate=500
+"""
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     from harness.profiles.overrides import add_set_argument
 

@@ -36,6 +36,21 @@ THRESHOLD_MISSED = 3
 
 
 def sink_names(argv: Sequence[str]) -> list[str]:
+EXAMPLES = """\
+logstorm run NAME|PATH [--set KEY.PATH=VALUE ...] [--broker HOST:PORT] [--sink NAME] [-d S] [--results DIR]
+  runs a profile: a name from `logstorm profiles` or a TOML file; --set changes
+  any key (repeatable), --broker points every kafka sink at a cluster, --sink
+  replaces the sinks; `logstorm run NAME --help` lists the profile form's flags.
+  A run with overrides writes its result under results/NAME-HASH/, apart from
+  the plain runs. -g is generators and -P producers per sink (in `generate`,
+  -P is generator processes).
+
+examples:
+  logstorm run smoke                                    # a named profile, result under results/smoke/
+  logstorm run ci --set load.lines=500000 --broker localhost:9092
+  logstorm run --lines 1000000 --generators 2 --sink null
+"""
+
     """Every --sink NAME on the command line (default: the null sink)."""
     names = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--sink"]
     names += [a.split("=", 1)[1] for a in argv if a.startswith("--sink=")]
@@ -148,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
         thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
     check_sinks(thresholds, sinks)
     if folder is not None:
-        check_result_folder(folder, name)
+        check_result_folder(folder, shelf)
+    shelf = result_shelf(args, name)
     results, status = [], 0
     for round_ in range(repeat):
         spec = replace(specs(), quiet=args.quiet, **sharding(args))
@@ -168,12 +184,33 @@ def run(args: argparse.Namespace) -> int:
         if status == 0 and failed(verdicts):
             status = THRESHOLD_MISSED
     if folder is not None:
-        path = write_result(result, folder, name)
+        path = write_result(result, folder, shelf)
         print(f"result: {path}", file=sys.stderr)
     return status
 
 
 def _thresholds(profile: tuple, given: list) -> tuple:
     """The profile's thresholds, a --threshold of the same name replacing one."""
+def result_shelf(args: argparse.Namespace, name: str) -> str:
+    """The folder under --results a run's file goes to: the profile's own, or,
+    when --set, --sink, --broker or --duration change what the run measures,
+    NAME-HASH (the hash of the overridden profile), so that plain and
+    overridden runs never mix in one comparison. A seed drawn at random
+    (a profile without one) does not count as a change."""
+    overridden = getattr(args, "profile", None) and (args.set or args.broker or args.sink or args.duration is not None)
+    if not overridden:
+        return name
+    from harness.profiles.profile import load_profile
+    from harness.report.results import profile_hash
+
+    def measured(profile) -> str:
+        resolved = profile.resolved()
+        resolved["load"].pop("seed", None)
+        return profile_hash(resolved)
+
+    given = measured(load(args))
+    return name if given == measured(load_profile(args.profile)) else f"{name}-{given[7:15]}"
+
+
     named = {t.name: t for t in given}
     return tuple(t for t in profile if t.name not in named) + tuple(given)

@@ -17,6 +17,17 @@ from harness.sources.files import InputError
 from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
 
 
+EXAMPLES = """\
+Each sink has its own flags: `stream SINK --help` lists them (`stream kafka --help`).
+-P is producer processes and -s the schedule here (the original tool's flags);
+in `generate`, -P is generator processes and -s the seed.
+
+examples:
+  generate -l apache -i 100000 | stream kafka --broker localhost:9092 --topic t
+  stream kafka --broker localhost:9092 --topic t -r 500 apache.log
+  stream file --path out/ -s schedule.json apache.log    # {"update_interval": 3, "schedule": [10, 20, 5]}
+"""
+
 def sink_names(argv: Sequence[str]) -> list[str]:
     """The sink named on the command line (its flags join the parser)."""
     positional = [a for a in argv if not a.startswith("-")]

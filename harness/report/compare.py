@@ -1,13 +1,16 @@
-"""Comparing two results: per metric, the change and a verdict that accounts
-for noise.
+"""Comparing two results: per metric, the change, its confidence interval,
+the noise within each side, and a verdict that accounts for that noise.
 
-A change counts (better or worse) only when it is beyond the metric's
-threshold AND, given enough samples on both sides, statistically significant
-by a two-sided Mann-Whitney U test. The samples: per-repetition throughputs
-when the runs were repeated, else the per-second achieved rates; per-second
-p50/p99/p99.9 for latency (per-repetition values for the percentiles the
-series lacks). With fewer than MIN_SAMPLES a side, the threshold alone
-judges, and the row says so.
+The samples are repetitions, independent runs of one profile (a folder of
+runs, or a file of `profile.repeat` runs): each run's throughput, p50, p99
+... is one sample. The change is the Hodges-Lehmann estimate of new/base
+(the median of the pairwise ratios) with its 95 % interval; a change is
+"better" or "worse" only when that whole interval lies beyond the metric's
+threshold, which also makes it significant by the two-sided Mann-Whitney U
+test (alpha 0.05, exact for small samples). One run a side is not judged:
+the seconds of a run are not independent samples (a slow second is
+followed by a slow second), so only the change is shown. Runs too few to
+reach alpha (3 against 3) are not judged either.
 
 Thresholds are short strings parsed into Check objects: `5%` for every
 metric, `throughput:5%,p99:10%` per metric. Gated metrics (those that make
@@ -18,20 +21,21 @@ named in the threshold string.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
 from harness.errors import UserError
-from harness.report.hostinfo import COMPARABLE
+from harness.report.hostinfo import differences
+from harness.report.significance import min_p_value, noise, shift
 
 ALPHA = 0.05
-MIN_SAMPLES = 5
 DEFAULT_PERCENT = 5.0
 DEFAULT_GATED = ("throughput", "p50", "p99")
-WHOLE_SECOND = 0.9  # shorter series records (the run's last moments) are not per-second samples
 
 BETTER, WORSE, SAME, NOT_COMPARABLE = "better", "worse", "no significant change", "not comparable"
 MISSING = "missing in the new run"
+UNJUDGED = "cannot judge"
 
 
 @dataclass(frozen=True)
@@ -39,18 +43,15 @@ class Metric:
     name: str  # as shown and as named in --threshold: "throughput", "p99", "e2e_p99"
     kind: str  # "throughput", or the latency kind: "publish", "e2e"
     key: str  # in the result's figures: "delivered_per_s", "p99", ...
-    series_key: str | None  # the per-second field of the series, if any
     higher_is_better: bool
     unit: str  # "lines/s" or "us"
 
 
 def _metrics() -> tuple[Metric, ...]:
-    percentiles = (("p50", "p50", "p50_us"), ("p90", "p90", None), ("p99", "p99", "p99_us"),
-                   ("p99.9", "p99_9", "p999_us"), ("max", "max", None))
-    metrics = [Metric("throughput", "throughput", "delivered_per_s", "delivered", True, "lines/s")]
-    metrics += [Metric(name, "publish", key, column, False, "us") for name, key, column in percentiles]
-    # The series holds publish latency only: end-to-end samples are per repetition.
-    metrics += [Metric(f"e2e_{name}", "e2e", key, None, False, "us") for name, key, _ in percentiles]
+    percentiles = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p99_9"), ("max", "max"))
+    metrics = [Metric("throughput", "throughput", "delivered_per_s", True, "lines/s")]
+    metrics += [Metric(name, "publish", key, False, "us") for name, key in percentiles]
+    metrics += [Metric(f"e2e_{name}", "e2e", key, False, "us") for name, key in percentiles]
     return tuple(metrics)
 
 
@@ -73,7 +74,7 @@ class Check:
         if not self.gated:
             return None
         if row.verdict == WORSE:
-            return f"{row.label}: {row.change:+.1f}% (threshold {self.percent:g}%)"
+            return f"{row.label}: {row.change:+.1f}% (95% CI {row.low:+.1f}% to {row.high:+.1f}%; threshold {self.percent:g}%)"
         if row.verdict == MISSING:
             # A gate that passes because the metric vanished would hide any regression.
             return f"{row.label}: {MISSING}"
@@ -92,7 +93,8 @@ class Thresholds:
     def describe(self) -> str:
         gated = list(DEFAULT_GATED) + [m for m, _ in self.named if m not in DEFAULT_GATED]
         named = "".join(f", {m} {p:g}%" for m, p in self.named)
-        return f"threshold {self.default:g}%{named}; gated: {', '.join(gated)}; significance: Mann-Whitney U, alpha {ALPHA:g}"
+        return (f"threshold {self.default:g}%{named}; gated: {', '.join(gated)}; a verdict needs the whole "
+                f"{1 - ALPHA:.0%} interval beyond the threshold (Hodges-Lehmann, Mann-Whitney U, alpha {ALPHA:g}, per repetition)")
 
 
 def parse_thresholds(text: str) -> Thresholds:
@@ -123,66 +125,44 @@ def _percent(text: str, part: str) -> float:
     return value
 
 
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided p-value of the Mann-Whitney U test: the normal approximation
-    with tie and continuity corrections (as scipy's asymptotic method)."""
-    n1, n2 = len(a), len(b)
-    pooled = sorted([(x, 0) for x in a] + [(x, 1) for x in b])
-    n = n1 + n2
-    rank_sum_a, ties, i = 0.0, 0.0, 0
-    while i < n:
-        j = i
-        while j + 1 < n and pooled[j + 1][0] == pooled[i][0]:
-            j += 1
-        average_rank = (i + j) / 2 + 1
-        rank_sum_a += average_rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 0)
-        tied = j - i + 1
-        ties += tied**3 - tied
-        i = j + 1
-    u = rank_sum_a - n1 * (n1 + 1) / 2
-    mean = n1 * n2 / 2
-    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
-    if variance <= 0:  # every value equal
-        return 1.0
-    z = max(abs(u - mean) - 0.5, 0.0) / math.sqrt(variance)
-    return math.erfc(z / math.sqrt(2))
-
-
 @dataclass(frozen=True)
 class Row:
     sink: str  # the sink's name ("file#2" for a second sink of one name)
     label: str  # "throughput", or "kafka p99" when the runs have several sinks
     metric: Metric
-    base: float | None
+    base: float | None  # the median of the repetitions, or the one run's figure
     new: float | None
     change: float | None  # percent
     verdict: str
     gated: bool
     p_value: float | None  # None: not tested
-
-    @property
-    def tested(self) -> bool:
-        return self.p_value is not None
-
-    @property
-    def threshold_only(self) -> bool:
-        return self.change is not None and not self.tested and self.verdict in (BETTER, WORSE)
+    low: float | None = None  # the change's confidence interval, percent
+    high: float | None = None
+    base_noise: float | None = None  # standard deviation over mean within each side, percent
+    new_noise: float | None = None
+    runs: tuple[int, int] = (1, 1)
 
 
-def judge(sink: str, label: str, metric: Metric, check: Check, base: float | None, new: float | None,
-          base_samples: Sequence[float], new_samples: Sequence[float]) -> Row:
+def judge(sink: str, label: str, metric: Metric, check: Check, base_samples: Sequence[float],
+          new_samples: Sequence[float]) -> Row:
+    """The row of one metric from its per-repetition values on each side."""
+    base = statistics.median(base_samples) if base_samples else None
+    new = statistics.median(new_samples) if new_samples else None
+    sizes = (len(base_samples), len(new_samples))
     if base is not None and new is None:
-        return Row(sink, label, metric, base, new, None, MISSING, check.gated, None)
+        return Row(sink, label, metric, base, new, None, MISSING, check.gated, None, runs=sizes)
     if base is None or new is None or base == 0:
-        return Row(sink, label, metric, base, new, None, NOT_COMPARABLE, check.gated, None)
-    change = (new - base) / base * 100
-    enough = min(len(base_samples), len(new_samples)) >= MIN_SAMPLES
-    p_value = mann_whitney_p(base_samples, new_samples) if enough else None
-    if abs(change) <= check.percent or (p_value is not None and p_value >= ALPHA):
-        verdict = SAME
-    else:
-        verdict = BETTER if (change > 0) == metric.higher_is_better else WORSE
-    return Row(sink, label, metric, base, new, change, verdict, check.gated, p_value)
+        return Row(sink, label, metric, base, new, None, NOT_COMPARABLE, check.gated, None, runs=sizes)
+    spread = {"base_noise": noise(base_samples), "new_noise": noise(new_samples), "runs": sizes}
+    found = shift(base_samples, new_samples, ALPHA)
+    if found is None:
+        return Row(sink, label, metric, base, new, (new - base) / base * 100, UNJUDGED, check.gated, None, **spread)
+    verdict = SAME
+    beyond = found.low > check.percent or found.high < -check.percent
+    if beyond and found.p_value < ALPHA:
+        verdict = BETTER if (found.change > 0) == metric.higher_is_better else WORSE
+    return Row(sink, label, metric, base, new, found.change, verdict, check.gated, found.p_value, found.low, found.high,
+               **spread)
 
 
 def compare(base: dict, new: dict, thresholds: Thresholds) -> list[Row]:
@@ -197,7 +177,7 @@ def compare(base: dict, new: dict, thresholds: Thresholds) -> list[Row]:
             if metric.kind != "throughput" and metric.kind not in old["latency"]:
                 continue  # e2e not measured in the base run (warnings() tells when the new run did)
             shown = f"{label} {metric.name}" if several else metric.name
-            rows.append(judge(label, shown, metric, thresholds.check(metric.name), _figure(old, metric), _figure(sink, metric),
+            rows.append(judge(label, shown, metric, thresholds.check(metric.name),
                               samples(base, label, metric), samples(new, label, metric)))
     if not any(row.base is not None and row.new is not None for row in rows):
         raise UserError(f"the runs have no metric in common: the base run has {_measured(base)}; "
@@ -222,26 +202,21 @@ def _measured(result: dict) -> str:
 
 
 def samples(result: dict, label: str, metric: Metric) -> list[float]:
-    """The values a significance test compares for this metric (see the module's docstring)."""
-    repeats = result.get("repeats") or []
-    if len(repeats) > 1 and (metric.kind == "throughput" or metric.series_key is None):
-        sinks = (dict(_labelled(run["sinks"])).get(label) for run in repeats)
-        return [v for sink in sinks if sink is not None and (v := _figure(sink, metric)) is not None]
-    if metric.series_key is None:
-        return []
-    labels = [name for name, _ in _labelled(result["sinks"])]
-    if label not in labels:
-        return []
-    index = labels.index(label)
-    found = []
-    for record in result["series"]:
-        seconds = record.get("seconds")
-        if (seconds is not None and seconds < WHOLE_SECOND) or index >= len(record["sinks"]):
-            continue
-        figure = record["sinks"][index][metric.series_key]
-        if figure is not None:
-            found.append(figure)
-    return found
+    """The metric's value in each repetition of `result` (one value for a single run)."""
+    runs = result.get("repeats") or [result]
+    sinks = (dict(_labelled(run["sinks"])).get(label) for run in runs)
+    return [value for sink in sinks if (value := _figure(sink, metric)) is not None]
+
+
+def measures(result: dict) -> str:
+    """What the runs measure: capacity (unpaced), or latency at a fixed load."""
+    resolved = result["profile"].get("resolved") or {}
+    load = resolved.get("load", resolved)
+    if load.get("schedule"):
+        return "latency under a schedule (throughput follows it)"
+    if load.get("rate"):
+        return f"latency at a fixed load of {load['rate']:,g} lines/s (throughput is the target)"
+    return "capacity: unpaced, as fast as the lines go (latency is queueing)"
 
 
 def _labelled(sinks: list[dict]) -> list[tuple[str, dict]]:
@@ -259,10 +234,10 @@ def warnings(base: dict, new: dict) -> list[str]:
     """Why the two results may not be comparable: other hosts, profiles or
     sinks, or a run that did not end well."""
     found = []
-    differ = [f"{key} {base['host'].get(key)!r} vs {new['host'].get(key)!r}" for key in COMPARABLE
-              if key in base["host"] and key in new["host"] and base["host"][key] != new["host"][key]]
+    differ = differences(base["host"], new["host"])
     if differ:
         found.append("the runs come from different hosts: " + ", ".join(differ))
+    found += _provenance(base["logstorm"], new["logstorm"])
     if base["profile"]["hash"] != new["profile"]["hash"]:
         found.append(f"the runs come from different profiles: {base['profile']['name']} ({base['profile']['hash'][7:19]}) "
                      f"vs {new['profile']['name']} ({new['profile']['hash'][7:19]})")
@@ -282,17 +257,40 @@ def warnings(base: dict, new: dict) -> list[str]:
     return found
 
 
+def _provenance(base: dict, new: dict) -> list[str]:
+    """A baseline from uncommitted code or another version measures something else."""
+    found = []
+    if base.get("dirty"):
+        found.append(f"the base run comes from a tree with uncommitted changes (commit {base.get('commit', '?')[:10]}): "
+                     "record the baseline from a clean checkout (logstorm baseline save)")
+    if base.get("version") != new.get("version"):
+        found.append(f"the runs come from different logstorm versions: {base.get('version')} vs {new.get('version')}")
+    return found
+
+
 def notes(rows: list[Row]) -> list[str]:
     """What a reader needs to know to trust the verdicts."""
     found = []
-    few = [row.label for row in rows if row.threshold_only]
-    if few:
-        found.append(f"judged by the threshold alone (fewer than {MIN_SAMPLES} samples a side for a significance test): "
-                     + ", ".join(few))
+    unjudged = [row for row in rows if row.verdict == UNJUDGED]
+    if unjudged:
+        found.append(f"cannot judge {', '.join(row.label for row in unjudged)}: {why_unjudged(unjudged[0].runs)}")
     ungated = [row.label for row in rows if row.verdict == WORSE and not row.gated]
     if ungated:
         found.append("worse but not gated (name it in --threshold to gate it): " + ", ".join(ungated))
     return found
+
+
+def why_unjudged(runs: tuple[int, int]) -> str:
+    enough = next(n for n in range(2, 100) if min_p_value(n, n) < ALPHA)
+    if min(runs) < 2:
+        return ("one run is one sample: its seconds are not independent (a slow second is followed by a slow second); "
+                f"only the change is shown. Repeat the runs, at least {enough} a side (profile.repeat), for a verdict")
+    return f"{runs[0]} against {runs[1]} runs cannot reach significance at alpha {ALPHA:g}; at least {enough} a side can"
+
+
+def unjudged_gates(rows: list[Row]) -> list[str]:
+    """Gated metrics that could not be judged: a gate on them would pass blindly."""
+    return [row.label for row in rows if row.gated and row.verdict == UNJUDGED]
 
 
 def regressions(rows: list[Row], thresholds: Thresholds) -> list[str]:

@@ -1,6 +1,7 @@
 """Facts about the machine a run happened on, for the result file, so that
-`logstorm compare` can warn when two runs did not share a machine. Cheap:
-a few small files under /proc and no imports of heavy libraries."""
+`logstorm compare` can warn when two runs did not come from the same class
+of machine. Cheap: a few small files under /proc and no imports of heavy
+libraries."""
 
 from __future__ import annotations
 
@@ -10,9 +11,32 @@ import socket
 import sys
 from importlib import metadata
 
-# The facts that make two machines comparable; the others (hostname,
-# kernel) change between identical CI runners and are only informative.
-COMPARABLE = ("cpu_model", "cores", "memory_bytes", "os", "python", "numpy", "librdkafka")
+# The facts that change performance, and how close two values must be to
+# count as the same. The others (hostname, numpy) are only informative.
+EXACT = ("cpu_model", "cores", "python", "librdkafka")
+MEMORY_TOLERANCE = 0.05  # identical VMs report MemTotal some hundred KB apart (firmware, kernel reservations)
+
+
+def differences(base: dict, new: dict) -> list[str]:
+    """The performance-relevant facts in which two hosts differ, as
+    "cores 2 vs 4"; a fact one side lacks is not a difference."""
+    found = [f"{key} {base[key]!r} vs {new[key]!r}" for key in EXACT
+             if base.get(key) is not None and new.get(key) is not None and base[key] != new[key]]
+    memory = base.get("memory_bytes"), new.get("memory_bytes")
+    if all(memory) and abs(memory[0] - memory[1]) > MEMORY_TOLERANCE * max(memory):
+        found.append(f"memory {memory[0] / 2**30:.1f} GiB vs {memory[1] / 2**30:.1f} GiB")
+    kernels = _kernel_series(base.get("kernel")), _kernel_series(new.get("kernel"))
+    if all(kernels) and kernels[0] != kernels[1]:
+        found.append(f"kernel {base['kernel']} vs {new['kernel']}")
+    return found
+
+
+def _kernel_series(release: str | None) -> str | None:
+    """"6.8.0-1017-azure" -> "6.8": patch releases and builds of one series
+    do not change a benchmark the way a new series (scheduler, network) can."""
+    if not release:
+        return None
+    return ".".join(release.split("-")[0].split(".")[:2])
 
 
 def host(kafka: bool = False) -> dict:

@@ -99,8 +99,11 @@ def plain(value: Any) -> Any:
 
 
 def profile_hash(profile: dict) -> str:
-    """sha256 of the profile's canonical JSON (secrets removed, keys sorted)."""
-    canonical = orjson.dumps(plain(redact(profile)), option=orjson.OPT_SORT_KEYS)
+    """sha256 of the canonical JSON (secrets removed, keys sorted) of what
+    the run measured: a profile's load and sinks (not its name, description,
+    repeat, results folder or thresholds), a run from flags' flags."""
+    measured = {key: value for key, value in profile.items() if key not in ("name", "profile", "thresholds")}
+    canonical = orjson.dumps(plain(redact(measured)), option=orjson.OPT_SORT_KEYS)
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
