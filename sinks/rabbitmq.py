@@ -1,0 +1,436 @@
+"""RabbitMQ (AMQP 0-9-1, on pika): one message per line (without its
+newline), with publisher confirms and many messages in flight.
+
+Delivered = confirmed by the broker (Basic.Ack): the message was routed to
+its queues (and, with --persistent to a durable queue, written to disk). A
+Basic.Nack is a failure; so is a message returned as unroutable (every
+message is published with the mandatory flag: the Basic.Return comes before
+the Ack that settles it, so returns are counted against the next Ack).
+
+pika's SelectConnection is driven here, in the producer's own thread: send()
+publishes while fewer than --in-flight messages await their confirm, and
+otherwise waits on the socket for confirms (backpressure, never a spin). A
+plain publish-and-wait loop (BlockingChannel with confirms) has one message
+in flight at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from harness.errors import UserError
+from harness.options import number
+from sinks.base import Ack, new_run_id
+
+NAME = "rabbitmq"
+HELP = "publish each line as one AMQP message to RabbitMQ, with publisher confirms"
+DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
+CONNECT_TIMEOUT = 8.0  # socket and handshake: an unreachable server is one line well within 15 s
+SETTLE = 1.0  # --verify: the queue gave nothing for this long: look whether it holds more
+READ_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Options:
+    url: str = field(repr=False)  # may hold a password: shown only through where()
+    exchange: str
+    routing_key: str
+    queue: str | None
+    persistent: bool
+    in_flight: int
+    delivery_timeout: float
+    verify: bool
+    run_id: str  # every message carries it (app_id): --verify counts this run's lines only
+
+    def where(self) -> str:
+        return hidden(self.url)
+
+
+def hidden(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--url", default=DEFAULT_URL,
+                        help=f"amqp://USER:PASSWORD@HOST:PORT/VHOST (default {hidden(DEFAULT_URL)}; "
+                             "the password is never printed)")
+    parser.add_argument("--exchange", default="", help="exchange to publish to (default: the default exchange)")
+    parser.add_argument("--routing-key", default=None, help="routing key (default: the --queue name)")
+    parser.add_argument("--queue", default=None,
+                        help="declare this queue (durable) and, with --exchange, bind it with the routing key")
+    parser.add_argument("--persistent", action="store_true", help="delivery mode 2: the broker writes them to disk")
+    parser.add_argument("--in-flight", type=number(int, 1, 1_000_000), default=2000,
+                        help="messages awaiting their confirm at most (default 2000)")
+    parser.add_argument("--delivery-timeout", type=number(float, 0, 3600, low_open=True), default=30.0,
+                        help="seconds without a confirm before what is in flight counts as failed (default 30)")
+    parser.add_argument("--verify", action="store_true",
+                        help="after the run, read --queue back (without taking the messages) and check that every "
+                             "delivered line is there exactly once")
+
+
+def options(args) -> Options:
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+        raise UserError(f"--url {hidden(args.url)}: give amqp://[USER:PASSWORD@]HOST[:PORT][/VHOST]")
+    routing_key = args.routing_key if args.routing_key is not None else args.queue
+    if routing_key is None:
+        raise UserError("--queue or --routing-key: give one (where should the lines go?)")
+    if args.verify and not args.queue:
+        raise UserError("--verify reads the lines back from --queue: give one")
+    return Options(args.url, args.exchange, routing_key, args.queue, args.persistent, args.in_flight,
+                   args.delivery_timeout, args.verify, new_run_id())
+
+
+def _parameters(options: Options):
+    import pika
+
+    parameters = pika.URLParameters(options.url)
+    parameters.socket_timeout = CONNECT_TIMEOUT
+    parameters.stack_timeout = CONNECT_TIMEOUT
+    parameters.blocked_connection_timeout = options.delivery_timeout
+    parameters.connection_attempts = 1
+    return parameters
+
+
+def connect(options: Options):
+    """A BlockingConnection, or a UserError naming the server and the cause."""
+    import pika.exceptions
+
+    try:
+        return pika.BlockingConnection(_parameters(options))
+    except pika.exceptions.ProbableAuthenticationError:
+        raise UserError(f"RabbitMQ at {options.where()} refused the user name or password") from None
+    except pika.exceptions.AMQPError as error:
+        raise UserError(f"cannot reach RabbitMQ at {options.where()}: {reason(error)}") from None
+
+
+def reason(error: BaseException) -> str:
+    """A pika exception as one line (several of them print as an empty string)."""
+    text = str(error) or repr(error)
+    return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
+
+
+def check(options: Options) -> None:
+    """Reach the server, declare --queue (and bind it), check the exchange."""
+    import pika.exceptions
+
+    connection = connect(options)
+    try:
+        channel = connection.channel()
+        if options.exchange:
+            channel.exchange_declare(options.exchange, passive=True)
+        if options.queue:
+            channel.queue_declare(options.queue, durable=True)
+            if options.exchange:
+                channel.queue_bind(options.queue, options.exchange, routing_key=options.routing_key)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise UserError(f"RabbitMQ at {options.where()}: {error.reply_text}") from None
+    except pika.exceptions.AMQPError as error:
+        raise UserError(f"RabbitMQ at {options.where()}: {reason(error)}") from None
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def create(options: Options, producer: int, producers: int) -> RabbitSink:
+    return RabbitSink(options)
+
+
+class RabbitSink:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.longest_send = options.delivery_timeout + CONNECT_TIMEOUT
+        self.connection = None
+        self.channel = None
+        self.broken = ""  # why the connection or channel is gone, once it is
+        self.published = 0  # the last delivery tag used
+        self.floor = 0  # every tag up to here is settled
+        self.singles: set[int] = set()  # tags above `floor` settled by a single (not multiple) confirm
+        self.batches: deque[list] = deque()  # [intended, first tag, last tag], oldest first
+        self.returned: list[tuple[bytes, str]] = []  # returned as unroutable, with why; not yet settled by their Ack
+        self.acks: list[Ack] = []
+        self.last_confirm = time.monotonic()
+        self.count = 0
+        self.sum = 0
+        self.frames: Frames | None = None
+
+    def open(self) -> None:
+        import pika
+
+        self.connection = pika.SelectConnection(_parameters(self.options), on_open_callback=self._opened,
+                                                on_open_error_callback=self._failed_to_open,
+                                                on_close_callback=self._closed)
+        self.connection.ioloop.activate_poller()  # what IOLoop.start() does before its loop: we run the loop
+        deadline = time.monotonic() + 2 * CONNECT_TIMEOUT
+        while self.channel is None and not self.broken and time.monotonic() < deadline:
+            self._pump(deadline - time.monotonic())
+        if self.channel is None:
+            raise UserError(f"cannot reach RabbitMQ at {self.options.where()}: {self.broken or 'no answer'}")
+
+    def _opened(self, connection) -> None:
+        connection.channel(on_open_callback=self._channel_opened)
+
+    def _channel_opened(self, channel) -> None:
+        channel.add_on_close_callback(self._channel_closed)
+        channel.add_on_return_callback(self._returned)
+        channel.confirm_delivery(self._confirmed, callback=lambda frame: self._ready(channel))
+
+    def _ready(self, channel) -> None:
+        self.channel = channel
+        self.frames = Frames(self.connection, channel, self.options)
+
+    def _failed_to_open(self, connection, error) -> None:
+        self.broken = reason(error)
+
+    def _closed(self, connection, error) -> None:
+        self._break(f"connection lost: {reason(error)}")
+
+    def _channel_closed(self, channel, error) -> None:
+        self._break(f"channel closed: {reason(error)}")
+
+    def _break(self, why: str) -> None:
+        """Whatever awaits a confirm now never gets one: failed, with `why`."""
+        if not self.broken:
+            self.broken = why
+        self.channel = None
+        self._settle(self.published, multiple=True, failed=self.broken)
+
+    def _pump(self, timeout: float) -> None:
+        """Serve the socket: write what is buffered, read confirms; wait at most `timeout`."""
+        loop = self.connection.ioloop
+        timer = loop.call_later(max(0.0, timeout), _nothing)
+        loop.poll()
+        loop.process_timeouts()
+        loop.remove_timeout(timer)
+
+    def send(self, data: bytes, lines: int, intended: float) -> None:
+        values = data.split(b"\n")
+        if values[-1] == b"":
+            values.pop()
+        if len(values) != lines:
+            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        start = 0
+        while start < len(values) and not self.broken:
+            room = self._wait_for_room()
+            if room:
+                part = values[start:start + room]
+                self._publish(part, intended)
+                start += len(part)
+        if start < len(values):
+            self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
+        self._pump(0)
+
+    def _publish(self, values: list[bytes], intended: float) -> None:
+        self.frames.publish(values)
+        # --verify keeps the lines until confirmed: at most --in-flight of them.
+        self.batches.append([intended, self.published + 1, self.published + len(values),
+                             values if self.options.verify else None])
+        self.published += len(values)
+
+    def _wait_for_room(self) -> int:
+        """How many may be published now, waiting on the socket for confirms
+        while none may; after --delivery-timeout without one, what is in
+        flight fails and the connection is closed."""
+        while not self.broken:
+            room = self.options.in_flight - (self.published - self.floor - len(self.singles))
+            if room > 0:
+                return room
+            left = self.last_confirm + self.options.delivery_timeout - time.monotonic()
+            if left <= 0:
+                self._give_up(f"no confirm within {self.options.delivery_timeout:g} s")
+                break
+            self._pump(left)
+        return 0
+
+    def _give_up(self, why: str) -> None:
+        self._break(why)
+        if self.connection.is_open:
+            self.connection.close()
+            self._pump(0)
+
+    def _returned(self, channel, method, properties, body: bytes) -> None:
+        self.returned.append((body, f"returned: {method.reply_code} {method.reply_text}"))
+
+    def _confirmed(self, frame) -> None:
+        import pika.spec
+
+        method = frame.method
+        self.last_confirm = time.monotonic()
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        tag = method.delivery_tag or self.published  # tag 0 with multiple: everything so far
+        self._settle(tag, method.multiple, failed="nacked by the broker" if nack else "")
+
+    def _settle(self, tag: int, multiple: bool, failed: str = "") -> None:
+        """Turn the confirm of `tag` (and, if `multiple`, of every tag
+        before it not yet settled) into Acks, batch by batch."""
+        if tag <= self.floor or tag in self.singles:
+            return
+        low = self.floor + 1 if multiple else tag
+        earlier = {t for t in self.singles if t <= tag} if multiple else set()
+        for intended, first, last, values in self.batches:
+            if first > tag:
+                break
+            tags = [t for t in range(max(first, low), min(last, tag) + 1) if t not in earlier] \
+                if earlier else range(max(first, low), min(last, tag) + 1)
+            if tags:
+                self._ack(intended, tags, values and [values[t - first] for t in tags], failed)
+        if multiple:
+            self.floor = tag
+            self.singles -= earlier
+        else:
+            self.singles.add(tag)
+        while self.floor + 1 in self.singles:
+            self.floor += 1
+            self.singles.discard(self.floor)
+        while self.batches and self.batches[0][2] <= self.floor:
+            self.batches.popleft()
+
+    def _ack(self, intended: float, tags, values: list[bytes] | None, failed: str) -> None:
+        """Confirmed `tags` of one send: failed with `failed` if set, else
+        delivered but for the returned messages they hold (which come first)."""
+        if failed:
+            self.acks.append(Ack(intended, 0, len(tags), failed))
+            return
+        bounced, self.returned = self.returned[:len(tags)], self.returned[len(tags):]
+        for why in {why for _, why in bounced}:
+            self.acks.append(Ack(intended, 0, sum(w == why for _, w in bounced), why))
+        if len(tags) > len(bounced):
+            self.acks.append(Ack(intended, len(tags) - len(bounced)))
+        if values is not None:
+            self.count += len(values) - len(bounced)
+            self.sum += fingerprint_sum(values) - fingerprint_sum([body for body, _ in bounced])
+
+    def poll(self, timeout: float = 0.0) -> list[Ack]:
+        if self.connection is not None and not self.connection.is_closed:
+            self._pump(0)
+            deadline = time.monotonic() + timeout
+            while not self.acks and self.published > self.floor + len(self.singles) and not self.broken \
+                    and (left := deadline - time.monotonic()) > 0:
+                self._pump(left)
+        acks, self.acks = self.acks, []
+        return acks
+
+    def close(self, timeout: float) -> list[Ack]:
+        if self.connection is None:
+            return []
+        deadline = time.monotonic() + timeout
+        while self.published > self.floor + len(self.singles) and not self.broken \
+                and (left := deadline - time.monotonic()) > 0:
+            self._pump(left)
+        if self.published > self.floor + len(self.singles):
+            self._break(f"no confirm within the {timeout:g} s of closing")
+        if self.connection.is_open:
+            self.connection.close()
+            close_by = time.monotonic() + CONNECT_TIMEOUT
+            while not self.connection.is_closed and time.monotonic() < close_by:
+                self._pump(close_by - time.monotonic())
+        self.connection = None
+        acks, self.acks = self.acks, []
+        return acks
+
+    def fingerprint(self) -> tuple[int, int]:
+        """(count, 64-bit sum of line hashes) of the delivered lines; --verify only."""
+        return self.count, self.sum % 2**64
+
+
+class Frames:
+    """Basic.Publish of many lines as one write. pika marshals three frames
+    per message and sends each with its own send() call (about 60 % of its
+    time per message); here the method frame is marshalled once, the header
+    frame once per body length (by pika), the body frame is its 7-byte head,
+    the line and the end byte, and a send's messages go to the socket
+    together. A line too long for one body frame goes through pika's own
+    basic_publish, in order."""
+
+    BODY = struct.Struct(">BHI")
+
+    def __init__(self, connection, channel, options: Options) -> None:
+        import pika
+        from pika import frame, spec
+
+        self.connection, self.channel, self.number = connection, channel, channel.channel_number
+        self.options = options
+        self.properties = pika.BasicProperties(app_id=options.run_id, delivery_mode=2 if options.persistent else None)
+        self.method = frame.Method(self.number, spec.Basic.Publish(exchange=options.exchange,
+                                                                   routing_key=options.routing_key,
+                                                                   mandatory=True)).marshal()
+        self.header = functools.lru_cache(maxsize=4096)(
+            lambda size: frame.Header(self.number, size, self.properties).marshal())
+        self.largest = connection.params.frame_max - spec.FRAME_HEADER_SIZE - spec.FRAME_END_SIZE
+
+    def publish(self, values: list[bytes]) -> None:
+        method, header, body, number, end = self.method, self.header, self.BODY.pack, self.number, b"\xce"
+        pieces: list[bytes] = []
+        for value in values:
+            size = len(value)
+            if size > self.largest or not size:
+                self._write(pieces)
+                self.channel.basic_publish(self.options.exchange, self.options.routing_key, value,
+                                           self.properties, True)
+                continue
+            pieces += (method, header(size), body(3, number, size), value, end)
+        self._write(pieces)
+
+    def _write(self, pieces: list[bytes]) -> None:
+        if pieces:
+            # The transport buffers it and writes when the socket takes it
+            # (pika's own frames go the same way, so order is kept).
+            self.connection._adapter_emit_data(b"".join(pieces))
+            pieces.clear()
+
+
+def _nothing() -> None:
+    """A timer that only bounds the wait of IOLoop.poll()."""
+
+
+def fingerprint_sum(values: list[bytes]) -> int:
+    from sinks.kafka_verify import fingerprint_sum as of
+
+    return of(values)
+
+
+def after_run(options: Options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str] | None:
+    """--verify: read --queue back without taking anything off it (every
+    message is left unacknowledged, and goes back when the channel closes)
+    and check that every delivered line of this run is there exactly once."""
+    if not options.verify:
+        return None
+    from sinks.kafka_verify import judge
+
+    prints = [f for f in fingerprints if f]
+    count, total = read_back(options)
+    result = judge(sum(c for c, _ in prints), sum(s for _, s in prints) % 2**64, count, total % 2**64,
+                   f"queue {options.queue}")
+    return result.ok, result.message
+
+
+def read_back(options: Options) -> tuple[int, int]:
+    """(count, unreduced fingerprint sum) of this run's messages in the queue
+    (others' are skipped), read until it has none left to give us."""
+    connection = connect(options)
+    count, total, batch = 0, 0, []
+    try:
+        channel = connection.channel()
+        for method, properties, body in channel.consume(options.queue, inactivity_timeout=SETTLE):
+            if method is not None:
+                if properties.app_id == options.run_id:
+                    batch.append(body)
+                if len(batch) < READ_BATCH:
+                    continue
+            count, total, batch = count + len(batch), total + fingerprint_sum(batch), []
+            if method is None and channel.queue_declare(options.queue, passive=True).method.message_count == 0:
+                break
+    finally:
+        connection.close()  # nothing was acknowledged: it all goes back on the queue
+    return count + len(batch), total + fingerprint_sum(batch)
