@@ -78,7 +78,7 @@ def test_sinks_import_only_the_ground_of_harness() -> None:
     assert {name: deps for name, deps in too_high.items() if deps} == {}
 
 
-@pytest.mark.parametrize("room", ["load", "report", "servers", "sources", "transport"])
+@pytest.mark.parametrize("room", ["load", "readback", "report", "servers", "sources", "transport"])
 def test_lower_rooms_never_import_the_rooms_above(room: str) -> None:
     above = ("harness.cli", "harness.profiles", "harness.run")
     upward = {name: sorted(d for d in deps if d.startswith(above))

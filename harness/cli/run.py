@@ -25,6 +25,7 @@ from typing import Sequence
 
 from harness.options import number, words
 from harness.cli.runflags import add_pacing, add_sharding, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
+from harness.cli.runflags import add_line_identity, line_identity
 from harness.run.spec import RunSpec
 
 DEFAULT_SINK = "null"
@@ -35,7 +36,6 @@ SHARD_KEYS = ("shard", "start_at", "cluster", "shards", "feed")
 THRESHOLD_MISSED = 3
 
 
-def sink_names(argv: Sequence[str]) -> list[str]:
 EXAMPLES = """\
 logstorm run NAME|PATH [--set KEY.PATH=VALUE ...] [--broker HOST:PORT] [--sink NAME] [-d S] [--results DIR]
   runs a profile: a name from `logstorm profiles` or a TOML file; --set changes
@@ -51,6 +51,7 @@ examples:
   logstorm run --lines 1000000 --generators 2 --sink null
 """
 
+def sink_names(argv: Sequence[str]) -> list[str]:
     """Every --sink NAME on the command line (default: the null sink)."""
     names = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--sink"]
     names += [a.split("=", 1)[1] for a in argv if a.startswith("--sink=")]
@@ -98,6 +99,7 @@ def add_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     parser.add_argument("--realtime", action="store_true", help="stamp lines with the wall clock")
     parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps (default UTC)")
     add_pacing(parser, short=False)
+    add_line_identity(parser)
     parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB", help="size of each ring (default 8 MiB)")
     add_sinks(parser, sink_names(argv))
 
@@ -131,7 +133,7 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
         lines = min(lines, due) if lines else due
     spec = RunSpec(source=line_spec, sinks=targets(args, args.sink or [DEFAULT_SINK], args.producers), generators=args.generators,
                    lines=lines, duration=args.duration, rate=args.rate, schedule=schedule,
-                   ring_bytes=int(args.ring_mib * (1 << 20)), quiet=args.quiet)
+                   ring_bytes=int(args.ring_mib * (1 << 20)), quiet=args.quiet, **line_identity(args, line_spec.format))
     return spec
 
 
@@ -162,9 +164,9 @@ def run(args: argparse.Namespace) -> int:
         resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet", "threshold", *SHARD_KEYS)})
         thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
     check_sinks(thresholds, sinks)
+    shelf = result_shelf(args, name)
     if folder is not None:
         check_result_folder(folder, shelf)
-    shelf = result_shelf(args, name)
     results, status = [], 0
     for round_ in range(repeat):
         spec = replace(specs(), quiet=args.quiet, **sharding(args))
@@ -189,8 +191,6 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _thresholds(profile: tuple, given: list) -> tuple:
-    """The profile's thresholds, a --threshold of the same name replacing one."""
 def result_shelf(args: argparse.Namespace, name: str) -> str:
     """The folder under --results a run's file goes to: the profile's own, or,
     when --set, --sink, --broker or --duration change what the run measures,
@@ -212,5 +212,7 @@ def result_shelf(args: argparse.Namespace, name: str) -> str:
     return name if given == measured(load_profile(args.profile)) else f"{name}-{given[7:15]}"
 
 
+def _thresholds(profile: tuple, given: list) -> tuple:
+    """The profile's thresholds, a --threshold of the same name replacing one."""
     named = {t.name: t for t in given}
     return tuple(t for t in profile if t.name not in named) + tuple(given)

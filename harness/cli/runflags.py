@@ -48,6 +48,29 @@ def schedule_of(args: argparse.Namespace):
     return schedule.from_json(args.schedule) if args.schedule is not None else schedule.constant(args.rate)
 
 
+def add_line_identity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("line identity and read-back")
+    group.add_argument("--tag", action="store_true",
+                       help="put the run id and line number into each line, in a field its format has (generators/tag.py)")
+    group.add_argument("--read-back", default=None, metavar="URL",
+                       help="read the far end of the pipeline (kafka://BROKER/TOPIC, file://PATH, s3://BUCKET/PREFIX) "
+                            "and report lines seen, missing, duplicated and end-to-end latency; implies --tag")
+    group.add_argument("--read-back-quiet", type=number(float, 0, low_open=True), default=None, metavar="SECONDS",
+                       help="after sending, stop reading when nothing new arrived for this long (default 5)")
+
+
+def line_identity(args: argparse.Namespace, format: str) -> dict:
+    """The RunSpec fields of --tag and --read-back: a Tagger, a ReadBack."""
+    if not (args.tag or args.read_back):
+        return {}
+    from generators.tag import Tagger, new_run_tag
+    from harness.readback.target import DEFAULT_QUIET, parse
+
+    run = new_run_tag()
+    read_back = parse(args.read_back, run, args.read_back_quiet or DEFAULT_QUIET) if args.read_back else None
+    return {"tag": Tagger(format, run), "read_back": read_back}
+
+
 def shard(text: str) -> tuple[int, int]:
     """--shard K/N: shard K (0-based) of N."""
     k, sep, n = text.partition("/")
@@ -97,6 +120,22 @@ def targets(args: argparse.Namespace, names: Sequence[str], producers: int) -> t
     return tuple(out)
 
 
+def report_read_back(found: dict, sink) -> None:
+    """What arrived at the far end, and whether the missing lines are those
+    the sink said it failed or was unsure of."""
+    first = f" (first: {', '.join(map(str, found['first_missing']))})" if found["missing"] else ""
+    print(f"  read back from {found['url']}: {found['seen']:,} of {found['expected']:,} seen, {found['missing']:,} missing{first}, "
+          f"{found['duplicated']:,} duplicated, {found['out_of_order']:,} out of order, {found['untagged']:,} untagged",
+          file=sys.stderr)
+    if sink.unacknowledged:
+        print(f"  {sink.name}: {found['seen']:,} of the {sink.delivered:,} lines sent arrived", file=sys.stderr)
+    elif found["missing"] != (not_delivered := sink.failed + sink.in_doubt + sink.unsent):
+        print(f"  read back: {found['missing']:,} missing, but the sink failed or was unsure of {not_delivered:,}: "
+              f"{found['missing'] - not_delivered:+,} lines lost past what it knew", file=sys.stderr)
+    if found["untagged"]:
+        print(f"  read back: {found['untagged']:,} lines arrived without a tag (rewritten on the way?)", file=sys.stderr)
+
+
 def report(command: str, outcome: Outcome) -> None:
     """The closing summary on stderr: what was generated, what each sink got,
     why anything failed, and the conservation check."""
@@ -114,7 +153,8 @@ def report(command: str, outcome: Outcome) -> None:
                        f"max {p.max / 1000:.2f} ms")
         late = f", {sink.late:,} late" if sink.late else ""
         lost = "".join(f", {count:,} {kind}" for kind, count, _ in sink.lost())
-        print(f"  {sink.name}: {sink.delivered:,} delivered, {sink.failed:,} failed{lost}{late}{latency}", file=sys.stderr)
+        said = "sent, unacknowledged" if sink.unacknowledged else "delivered"
+        print(f"  {sink.name}: {sink.delivered:,} {said}, {sink.failed:,} failed{lost}{late}{latency}", file=sys.stderr)
         for kind, count, reason in sink.lost():
             print(f"  {kind}: {count:,} lines: {reason}", file=sys.stderr)
         if sink.e2e is not None and sink.e2e.total_count:
@@ -123,6 +163,8 @@ def report(command: str, outcome: Outcome) -> None:
                   f"p99 {e.percentile(99) / 1000:.2f} ms, max {e.max / 1000:.2f} ms", file=sys.stderr)
     for reason, count in sorted(outcome.failures.items(), key=lambda kv: -kv[1]):
         print(f"  failed: {count:,} lines: {reason}", file=sys.stderr)
+    if outcome.read_back:
+        report_read_back(outcome.read_back, t.sinks[0])
     for note in outcome.notes:
         print(f"  {note}", file=sys.stderr)
     for error in outcome.errors:

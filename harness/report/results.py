@@ -144,21 +144,15 @@ def build_result(profile_name: str, profile: dict, outcome: Any, spec: Any, extr
         "sinks": [_sink(sink, seconds) for sink in totals.sinks],
         "series": [_second(record) for record in outcome.series],
     }
+    if getattr(outcome, "read_back", None):
+        result["read_back"] = outcome.read_back
     if extra:
         result["extra"] = redact(extra)
+    if spec.shards > 1 or spec.start_at is not None:
+        result["shard"] = _shard(spec, outcome)
     return plain(result)
 
 
-def _sink(sink: Any, seconds: float) -> dict:
-    figures = {"publish": latency(sink.publish)}
-    e2e = getattr(sink, "e2e", None)
-    if e2e is not None and e2e.total_count:
-        figures["e2e"] = latency(e2e)
-    if spec.shards > 1 or spec.start_at is not None:
-        result["shard"] = _shard(spec, outcome)
-    return {"name": sink.name, "sent": sink.sent, "delivered": sink.delivered, "failed": sink.failed, "late": sink.late,
-            "unsent": sink.unsent, "in_doubt": sink.in_doubt, "lost_by_reason": _lost_by_reason(sink),
-            "delivered_per_s": _per_second(sink.delivered, seconds), "latency": figures}
 def _shard(spec: Any, outcome: Any) -> dict:
     """Which part of a sharded run this was: its index of how many, the common
     start, and per sink the (count, sum) fingerprint of what it delivered
@@ -170,6 +164,15 @@ def _shard(spec: Any, outcome: Any) -> dict:
     return {"index": spec.shard, "of": spec.shards, "start_at": spec.start_at, "clock_offset_s": None, "fingerprints": prints}
 
 
+def _sink(sink: Any, seconds: float) -> dict:
+    figures = {"publish": latency(sink.publish)}
+    e2e = getattr(sink, "e2e", None)
+    if e2e is not None and e2e.total_count:
+        figures["e2e"] = latency(e2e)
+    return {"name": sink.name, "sent": sink.sent, "delivered": sink.delivered, "failed": sink.failed, "late": sink.late,
+            "unsent": sink.unsent, "in_doubt": sink.in_doubt, "lost_by_reason": _lost_by_reason(sink),
+            "delivered_per_s": _per_second(sink.delivered, seconds), "latency": figures,
+            **({"acknowledged": False} if getattr(sink, "unacknowledged", False) else {})}
 
 
 def _lost_by_reason(sink: Any) -> dict[str, int]:

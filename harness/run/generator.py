@@ -117,9 +117,10 @@ def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
 
 
 def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls,
-                   piece_lines: int, clock: ClockInTurn | None = None) -> dict:
+                   piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None) -> dict:
     """`clock`: with --realtime and several generators, the wall clock they
-    take in turns, so that stamps never go back from one batch to the next."""
+    take in turns, so that stamps never go back from one batch to the next.
+    `tag` (--tag, generators/tag.py) puts each line's identity into it."""
     factory = LineFactory(spec)
     if clock is not None:
         factory.clock = clock
@@ -133,7 +134,8 @@ def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: l
             if not fanout.wait_until_due(index * spec.batch_lines):
                 break
             batch = factory.render(index, n)
-            if not fanout.write(batch.data, batch.lines, index * spec.batch_lines, batch.bad):
+            data = batch.data if tag is None else tag(batch.data, index * spec.batch_lines)
+            if not fanout.write(data, batch.lines, index * spec.batch_lines, batch.bad):
                 break
         else:
             stopped = False  # every batch of this generator's share went out

@@ -45,7 +45,8 @@ class Layout:
         sources = [p for p in topology.processes if p.role in ("generator", "reader")]
         sinks = tuple((target.name, tuple(p.slot for p in topology.role("producer") if p.sink == s))
                       for s, target in enumerate(spec.sinks))
-        observers = tuple(tuple(p.slot for p in topology.role("observer") if p.sink == s) for s in range(len(spec.sinks)))
+        observers = tuple(tuple(p.slot for p in topology.processes if p.role in ("observer", "read-back") and p.sink == s)
+                          for s in range(len(spec.sinks)))
         return cls(tuple(p.slot for p in sources), tuple(p.name for p in sources), sinks, observers, spec.schedule,
                    spec.quiet, spec.lines, spec.duration, plain=any(t.name == "stdout" for t in spec.sinks), feed=spec.feed)
 
@@ -69,6 +70,7 @@ class SinkTotals:
     unsent_reason: str = ""
     in_doubt: int = 0
     in_doubt_reason: str = ""
+    unacknowledged: bool = False  # the sink hears nothing back (syslog over UDP): "delivered" is only "sent"
 
     def lost(self) -> list[tuple[str, int, str]]:
         """The lines neither delivered nor failed, as (kind, count, reason)

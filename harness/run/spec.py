@@ -42,6 +42,8 @@ class RunSpec:
     shards: int = 1
     start_at: float | None = None  # epoch seconds of the common start of all shards (None: when ready)
     feed: str | None = None  # a file the metrics append each per-second record to, one JSON line each
+    tag: Any = None  # a generators.tag.Tagger: each line carries the run id and its line number
+    read_back: Any = None  # a harness.readback.target.ReadBack: where to read the far end of the pipeline
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property

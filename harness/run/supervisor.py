@@ -36,6 +36,7 @@ from harness.run.watch import JOIN_SECONDS, Watch
 from harness.run.generator import Outlet, generator_role, reader_role
 from harness.run.metrics import Layout, Totals, metrics_role, span, totals
 from harness.run.observer import observer_role
+from harness.run.read_back import LONGEST_AFTER, check_read_back, read_back_role
 from harness.run.producer import producer_role
 from harness.transport.ring import Ring
 from harness.run.spec import RunSpec, SinkTarget
@@ -68,6 +69,7 @@ class Outcome:
     ended: dict[str, str] = field(default_factory=dict)  # children that did not report: how they ended
     aborted_by_user: bool = False
     reader_gone: str = ""  # a sink's reader went away (`| head`): the run stopped there, by the reader's choice
+    read_back: dict = field(default_factory=dict)  # what --read-back found at the far end (harness/readback/tally.py)
 
 
 class Signals:
@@ -98,6 +100,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     topology = plan(spec)
     with ExitStack() as resources:
         spec = replace(spec, sinks=tuple(_ready_target(target, resources) for target in spec.sinks))
+        if spec.read_back is not None:
+            check_read_back(spec.read_back)
         context = mp.get_context(_start_method())
         rings = [Ring.create(spec.ring_bytes) for _ in topology.rings]
         for ring in rings:
@@ -142,12 +146,14 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 # Shard K of N takes the batches whose index is K mod N; its generator r
                 # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
                 start(p.name, generator_role, spec.source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
-                      outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank])
+                      outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag)
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
                 start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
             elif p.role == "observer":
                 start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
+            elif p.role == "read-back":
+                start(p.name, read_back_role, spec.read_back, controls(p.slot), layout.sources, events["observers_done"])
             elif p.role == "metrics":
                 start(p.name, metrics_role, board.handle, layout, controls(None), events["metrics_done"])
             elif p.role == "reader":
@@ -172,12 +178,16 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         cause = ABORTED_BY_USER if outcome.aborted_by_user else (outcome.errors[0] if outcome.errors else outcome.reader_gone)
         outcome.errors += account(outcome.totals, snapshot, layout, {p.slot: p.name for p in topology.role("producer")},
                                   outcome.ended, cause)
+        for target, sink in zip(spec.sinks, outcome.totals.sinks):
+            hook = getattr(importlib.import_module(target.module), "unacknowledged", None)
+            sink.unacknowledged = bool(hook and hook(target.options))
         # A shard's target also holds the other shards' lines: its check (--verify)
         # is made once, on the merged fingerprints (harness/cluster).
         if not events["abort"].is_set() and spec.shards == 1:
             _after_run(spec, outcome, start_at.value)
         _clean_up(spec, outcome)
     lost = any(sink.in_doubt or (sink.unsent and not outcome.reader_gone) for sink in outcome.totals.sinks)
+    lost = lost or bool(outcome.read_back.get("missing"))
     if (outcome.totals.failed or outcome.errors or lost) and not outcome.status:
         outcome.status = 1
     outcome.wall_seconds = time.monotonic() - began
@@ -327,6 +337,11 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
         events["observers_done"].set()
         for process in observers:
             process.join(grace)
+    if "read-back" in children:
+        events["observers_done"].set()  # sending has ended: the read-back waits for the rest, then reports
+        process, deadline = children["read-back"][0], time.monotonic() + LONGEST_AFTER + spec.read_back.quiet + JOIN_SECONDS
+        while process.is_alive() and not events["abort"].is_set() and time.monotonic() < deadline:
+            process.join(WAIT_SLICE)
     events["metrics_done"].set()
     children["metrics"][0].join(grace)
     if aborted_at:

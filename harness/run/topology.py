@@ -6,6 +6,7 @@
       │                                         producer b mod P_s of every sink s
       ├─ producer s.p            drains its N rings, paces, delivers to sink s
       ├─ observer s              (sinks asked for --e2e) reads back what s delivered
+      ├─ read-back               (--read-back) reads the far end of the pipeline, finds the tags
       └─ metrics                 reads every stat slot once a second
 
 Every ring has one writer and one reader. For `stream`, one reader thread in
@@ -70,6 +71,8 @@ def plan(spec: RunSpec) -> Plan:
     for s, target in enumerate(spec.sinks):
         if getattr(target.options, "e2e", False):
             processes.append(ProcessSpec("observer", f"observer-{target.name}", len(processes), sink=s))
+    if spec.read_back is not None:
+        processes.append(ProcessSpec("read-back", "read-back", len(processes), sink=0))
     processes.append(ProcessSpec("metrics", "metrics", None))
     return Plan(tuple(processes), tuple(rings))
 
@@ -90,6 +93,8 @@ def describe(plan: Plan, spec: RunSpec) -> str:
             lines.append(f"  {p.name:24} reads rings {', '.join(map(str, p.rings))}; delivers to {target.name} (producer {p.rank + 1} of {p.of})")
         elif p.role == "observer":
             lines.append(f"  {p.name:24} reads what {spec.sinks[p.sink].name} delivered, for end-to-end latency")
+        elif p.role == "read-back":
+            lines.append(f"  {p.name:24} reads {spec.read_back.url}: lines seen, missing, duplicated, end-to-end latency")
         else:
             lines.append(f"  {p.name:24} reads every stat slot once a second")
     return "\n".join(lines)

@@ -71,6 +71,8 @@ class Watch:
                 outcome.reader_gone = payload["reader_gone"]
         elif name == "metrics":
             outcome.series = payload
+        elif name == "read-back":
+            outcome.read_back = payload
 
     def check_alive(self) -> None:
         """Kill, with the reason, any child that is stopped or hung. Progress
