@@ -184,11 +184,11 @@ class StreamSink:
         for i, connection in enumerate(self.connections):
             if connection is None:
                 continue
-            try:
-                for pending in connection.acknowledged():
-                    self.acks.add(pending.intended, pending.lines)
-            except Broken as broken:
-                self._lose(i, broken.reason)
+            done, failed = connection.acknowledged()
+            for pending in done:
+                self.acks.add(pending.intended, pending.lines)
+            if failed:
+                self._lose(i, failed)
         return self.acks.take()
 
     def close(self, timeout: float) -> list:

@@ -128,22 +128,22 @@ class Connection:
             self._flush()
         self.pending.append(Pending(self.written, lines, intended))
 
-    def acknowledged(self) -> list[Pending]:
-        """The sends the server's TCP has acknowledged since the last call;
-        Broken if the connection has failed (what is still pending is then
-        in doubt)."""
+    def acknowledged(self) -> tuple[list[Pending], str]:
+        """The sends the server's TCP has acknowledged since the last call,
+        and why the connection failed if it has ("" if not): what is still
+        pending is then in doubt."""
         try:
             info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_BYTES)
         except OSError as error:
-            raise Broken(reason_of(error)) from None
+            return [], reason_of(error)
         acked = max(0, int.from_bytes(info[BYTES_ACKED], "little") - 1)  # the SYN counts one
         done = []
         while self.pending and self.pending[0].end <= acked:
             done.append(self.pending.popleft())
-        if info[0] != ESTABLISHED and self.pending:
-            error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            raise Broken(errno.errorcode.get(error, "closed by the server") if error else "closed by the server")
-        return done
+        if info[0] == ESTABLISHED or not self.pending:
+            return done, ""
+        error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        return done, errno.errorcode.get(error, "closed by the server") if error else "closed by the server"
 
     def take_pending(self) -> list[Pending]:
         taken, self.pending = list(self.pending), deque()
