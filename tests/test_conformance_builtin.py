@@ -89,8 +89,9 @@ class TestKinesisConforms(SinkConformance):
 
     @pytest.fixture
     def target(self, moto_server, kinesis_stream) -> Target:
+        # moto's Kinesis takes a few thousand records a second.
         return Target(flags=("--stream", kinesis_stream(1), "--endpoint-url", moto_server.url), env=moto_server.env,
-                      secret=moto_server.env["AWS_SECRET_ACCESS_KEY"], no_server=SHARED_MOTO)
+                      secret=moto_server.env["AWS_SECRET_ACCESS_KEY"], no_server=SHARED_MOTO, lines=2_000, rate=500)
 
     @pytest.fixture
     def unreachable(self) -> tuple[str, ...]:

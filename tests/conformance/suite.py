@@ -16,11 +16,10 @@ import pytest
 from tests.fixtures.common import run_cli
 from tests.test_faults import Watched
 
-LINES = 20_000
-# Paced runs: long enough that a fault lands mid-run; they end by the fault.
-PACED = ("--format", "apache", "--rate", "20000", "--duration", "60", "--quiet")
-# The slow-server run ends by itself, a few seconds after the server resumes.
-SHORT_PACED = ("--format", "apache", "--rate", "20000", "--duration", "5", "--quiet")
+# Paced runs last long enough that a fault lands mid-run, and end by the
+# fault; the slow-server run ends by itself a few seconds after the server resumes.
+LONG_SECONDS = 60
+SHORT_SECONDS = 5
 STOPPED_SECONDS = 2.0
 UNREACHABLE_SECONDS = 15.0
 KILLED_WITHIN = 30.0  # a sink's own timeout, then DOWN_SECONDS of nothing but failures
@@ -36,6 +35,11 @@ class Target:
     no_server: str = "it has no server"  # why `server` is None: the reason the slow and killed cases skip
     stored: Callable[[], int] | None = None  # lines the server holds now
     secret: str | None = None
+    lines: int = 20_000  # of the unpaced run
+    rate: int = 20_000  # lines/s of the paced runs: what the server takes with room to spare (a drain empties the rings)
+
+    def paced(self, seconds: int) -> tuple[str, ...]:
+        return ("--format", "apache", "--rate", str(self.rate), "--duration", str(seconds), "--quiet")
 
 
 def accounted(result: dict) -> dict:
@@ -72,19 +76,19 @@ class SinkConformance:
         return Watched(tmp_path, *load, "--sink", self.sink, *target.flags, session=session)
 
     def test_every_line_is_delivered_and_counted(self, tmp_path: Path, target: Target) -> None:
-        done = run_cli("run", "--sink", self.sink, *target.flags, "--lines", str(LINES), "--quiet",
+        done = run_cli("run", "--sink", self.sink, *target.flags, "--lines", str(target.lines), "--quiet",
                        "--results", str(tmp_path / "results"), env=target.env)
         assert done.returncode == 0, done.stderr.decode(errors="replace")
         sink = accounted(result_of(tmp_path / "results"))
-        assert (sink["delivered"], sink["failed"]) == (LINES, 0)
+        assert (sink["delivered"], sink["failed"]) == (target.lines, 0)
         if target.stored is not None:
-            assert target.stored() == LINES
+            assert target.stored() == target.lines
 
     def test_a_slow_server_holds_the_run_back_and_loses_nothing(self, tmp_path: Path, target: Target,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
         if target.server is None:
             pytest.skip(f"no server to slow down: {target.no_server}")
-        run = self.watched(tmp_path, target, monkeypatch, *SHORT_PACED)
+        run = self.watched(tmp_path, target, monkeypatch, *target.paced(SHORT_SECONDS))
         pid = target.server(run.process.pid)
         os.kill(pid, signal.SIGSTOP)
         try:
@@ -94,7 +98,7 @@ class SinkConformance:
         stderr = run.end(within=KILLED_WITHIN)
         assert run.process.returncode == 0, stderr
         sink = accounted(run.result())
-        assert sink["delivered"] == run.result()["totals"]["generated"] == 100_000, sink
+        assert sink["delivered"] == run.result()["totals"]["generated"] == target.rate * SHORT_SECONDS, sink
         if target.stored is not None:
             assert target.stored() == sink["delivered"]
         run.assert_nothing_left()
@@ -113,7 +117,7 @@ class SinkConformance:
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
         if target.server is None:
             pytest.skip(f"no server to kill: {target.no_server}")
-        run = self.watched(tmp_path, target, monkeypatch, *PACED)
+        run = self.watched(tmp_path, target, monkeypatch, *target.paced(LONG_SECONDS))
         os.kill(target.server(run.process.pid), signal.SIGKILL)
         stderr = run.end(within=KILLED_WITHIN)
         assert run.process.returncode == 1, stderr
@@ -136,7 +140,7 @@ class SinkConformance:
 
     def test_ctrl_c_drains_what_is_in_flight(self, tmp_path: Path, target: Target,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-        run = self.watched(tmp_path, target, monkeypatch, *PACED, session=True)
+        run = self.watched(tmp_path, target, monkeypatch, *target.paced(LONG_SECONDS), session=True)
         os.killpg(run.process.pid, signal.SIGINT)
         stderr = run.end(within=15)
         assert run.process.returncode == 0, stderr
