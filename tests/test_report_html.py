@@ -8,7 +8,9 @@ was made)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 import orjson
@@ -108,3 +110,30 @@ def test_an_hour_long_run_makes_a_report_under_2_mb(runs):
     result["series"] = [{**records[i % len(records)], "t": float(i + 1)} for i in range(3600)]
     page = render([("an hour", result)])
     assert len(page.encode()) < 2 * 1024 * 1024, len(page.encode())
+
+
+def sharded_run(folder: Path) -> list[Path]:
+    """Two shards of one paced run from a common start, and their merge."""
+    start = f"{time.time() + 1.5:.3f}"
+    shards = []
+    for k in (0, 1):
+        done = run_cli("run", "--duration", "2", "--rate", "4000", "--sink", "null", "--seed", "4", "--shard", f"{k}/2",
+                       "--start-at", start, "-q", "--results", str(folder / f"shard{k}"))
+        assert done.returncode == 0, done.stderr.decode()
+        shards.append(next((folder / f"shard{k}" / "adhoc").glob("*.json")))
+    done = run_cli("merge", "-o", str(folder / "merged.json"), *map(str, shards))
+    assert done.returncode == 0, done.stderr.decode()
+    return [folder / "merged.json", *shards]
+
+
+@pytest.mark.slow
+def test_report_of_a_merged_run_draws_each_shard_beside_the_total(tmp_path):
+    page = tmp_path / "sharded.html"
+    done = run_cli("report", *map(str, sharded_run(tmp_path)), "-o", str(page))
+    assert done.returncode == 0, done.stderr.decode()
+    text = page.read_text()
+    assert "<h3>Shards</h3>" in text and text.count("<h2>") == 2  # one run (the merge) and the charts
+    labels = set(re.findall(r'"label":"([^"]+)"', text))
+    assert {"total · achieved", "shard 0 · achieved", "shard 1 · achieved"} <= labels
+    seen = open_in_chromium(page, tmp_path / "sharded.png")
+    check_page(seen, charts=5)  # null: rate, latency over time, by percentile, failures and lag; ring fill (no bad lines)

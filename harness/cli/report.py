@@ -8,7 +8,10 @@ data inline): per sink the target and achieved rate, latency percentiles over
 time, latency by percentile from the HdrHistogram, failures and lag; bad
 lines by kind, ring fill; the run's facts and its thresholds. Several
 results are overlaid in each chart. A RESULT may be a folder of repeated
-runs (one line per repetition).
+runs (one line per repetition). A merged result (logstorm merge) given with
+its shards' result files draws one line per shard beside the total:
+
+    logstorm report merged.json shard-0.json shard-1.json -o sharded.html
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from typing import Sequence
 from harness.errors import UserError
 
 
+EXAMPLES = """\
+examples:
+  logstorm report results/smoke/0001_20261201T233822Z.json -o smoke.html
+  logstorm report results/baselines/ci.json results/ci/ -o ci.html    # the baseline against the new runs
+"""
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("results", nargs="+", metavar="RESULT", help="result files, or folders of repeated runs")
     parser.add_argument("-o", "--output", default="report.html", metavar="FILE", help="where to write it (default report.html; - for stdout)")
@@ -28,11 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.report.charts import fold_shards
     from harness.report.html import render
     from harness.report.results import load_run
 
-    runs = [(label(path), load_run(path)) for path in args.results]
-    write(render(runs, title=args.title), args.output)
+    loaded = fold_shards([{**load_run(path), "label": label(path)} for path in args.results])
+    write(render([(result.pop("label"), result) for result in loaded], title=args.title), args.output)
     return 0
 
 

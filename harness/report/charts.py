@@ -7,7 +7,8 @@ data that harness/report/assets/report.js hands to uPlot.
 
 UNIT is "lines/s", "ms", "lines", "s" or "%". A run is one result file (its
 index in the report); a result that combines repetitions draws one line per
-repetition, a merged result one line per shard besides the total.
+repetition, a merged result given with its shards' files (fold_shards) one
+line per shard besides the total.
 """
 
 from __future__ import annotations
@@ -34,6 +35,28 @@ def charts(results: Sequence[Mapping[str, Any]]) -> list[dict]:
     return [chart for chart in out if chart["lines"]]
 
 
+def fold_shards(results: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """A merged result given with its shards' own result files
+    (`logstorm report merged.json shard-*.json`): each shard's series goes
+    under the merged result's entry for it, to be drawn as that result's
+    per-shard lines, and the shard files are not drawn as runs of their own.
+    (The merged file keeps no per-shard series of its own.)"""
+    out = [dict(result) for result in results]
+    merged = [result for result in out if isinstance(result.get("shards"), list)]
+    folded: set[int] = set()
+    for whole in merged:
+        whole["shards"] = [dict(entry) for entry in whole["shards"]]
+        for i, result in enumerate(out):
+            shard = result.get("shard")
+            if not isinstance(shard, dict) or result["profile"]["hash"] != whole["profile"]["hash"]:
+                continue
+            for entry in whole["shards"]:
+                if entry.get("index") == shard.get("index") and "series" not in entry:
+                    entry["series"] = result["series"]
+                    folded.add(i)
+    return [result for i, result in enumerate(out) if i not in folded]
+
+
 def _sink_names(results: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(sink["name"] for result in results for sink in result["sinks"]))
 
@@ -46,8 +69,9 @@ def _parts(result: Mapping[str, Any]) -> list[tuple[str, list[dict]]]:
     """The per-second records to draw as separate lines: each repetition of a
     combined file, each shard of a merged one (and their total), else all."""
     shards = result.get("shards")
-    if isinstance(shards, list) and shards and all(isinstance(s, dict) and "series" in s for s in shards):
-        return [("total", result["series"])] + [(f"shard {s.get('shard', i)}", s["series"]) for i, s in enumerate(shards)]
+    drawn = [s for s in shards if isinstance(s, dict) and "series" in s] if isinstance(shards, list) else []
+    if drawn:
+        return [("total", result["series"])] + [(f"shard {s.get('index', i)}", s["series"]) for i, s in enumerate(drawn)]
     repeats = sorted({record.get("repeat", 0) for record in result["series"]})
     if len(repeats) <= 1:
         return [("", list(result["series"]))]

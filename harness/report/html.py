@@ -75,6 +75,8 @@ def _facts(result: Mapping[str, Any]) -> str:
              ("generated", _generated(result))]
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
     parts = [f"<h2>{_e(result['label'])}</h2>", f'<table class="facts">{rows}</table>', _sinks(result)]
+    if isinstance(result.get("shards"), list):
+        parts.append(_shards(result["shards"]))
     if result.get("thresholds"):
         parts.append(_thresholds(result["thresholds"]))
     if result.get("find_rate"):
@@ -107,6 +109,19 @@ def _sinks(result: Mapping[str, Any]) -> str:
             rows.append(f"<tr><td>{_e(name)}</td>" + "".join(f'<td class="n">{_e(c)}</td>' for c in cells) + "</tr>")
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     return f'<table class="sinks"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def _shards(shards: Sequence[Mapping[str, Any]]) -> str:
+    """A merged result's shards: where each ran and how it ended."""
+    rows = []
+    for shard in shards:
+        host = shard.get("node") or (shard.get("host") or {}).get("hostname", "?")
+        state = shard.get("state", "?")
+        rows.append(f'<tr><td class="n">{_e(shard.get("index"))}</td><td class="{"pass" if state == "ok" else "fail"}">'
+                    f'{_e(state)}</td><td>{_e(host)}</td><td class="n">{shard.get("generated") or 0:,}</td>'
+                    f'<td>{_e(shard.get("started") or "")}</td><td>{_e("; ".join(shard.get("errors") or ()))}</td></tr>')
+    head = "".join(f"<th>{h}</th>" for h in ("shard", "state", "host", "generated", "started", "errors"))
+    return f'<h3>Shards</h3><table class="shards"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def _thresholds(thresholds: Sequence[Mapping[str, Any]]) -> str:
