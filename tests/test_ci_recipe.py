@@ -53,9 +53,12 @@ def run_job(clone: Path, env: dict) -> list[subprocess.CompletedProcess]:
 def checkout(tmp_path: Path) -> tuple[Path, dict]:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(tmp_path / "venv")], check=True, timeout=120)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    # ensurepip's setuptools is too old for pyproject.toml's license: build with the system's, offline.
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "setuptools"], check=True, timeout=120)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
-    env.update(PATH=f"{tmp_path / 'venv' / 'bin'}:{env['PATH']}", VIRTUAL_ENV=str(tmp_path / "venv"),
+    env.update(PATH=f"{venv / 'bin'}:{env['PATH']}", VIRTUAL_ENV=str(venv),
                PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
                GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
     return clone, env
