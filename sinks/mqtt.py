@@ -1,0 +1,358 @@
+"""MQTT (paho-mqtt, MQTT 3.1.1): one message per line (without its newline) on
+--topic, at --qos 0, 1 (the default) or 2.
+
+Delivered = acknowledged by the broker: PUBACK at QoS 1, PUBCOMP at QoS 2.
+(MQTT 5 would add a reason code to each, and costs paho about a third more
+per message to decode; a 3.1.1 broker that will not take a message closes
+the connection, and what is in flight fails with that.) At QoS 0 the broker acknowledges nothing: those lines are "sent,
+unacknowledged" and count as failed with that reason, never as delivered
+(--verify then says how many a subscriber read back).
+
+The paho client's network loop is driven here, in the producer's own
+thread: send() publishes while fewer than --in-flight messages await their
+acknowledgement and otherwise waits on the socket for them (backpressure,
+never a spin). The broker acknowledges a client's messages in the order sent.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from harness.errors import UserError
+from harness.options import number
+from sinks.base import Ack, new_run_id
+
+NAME = "mqtt"
+HELP = "publish each line as one MQTT message (QoS 1 by default), acknowledged by the broker"
+CONNECT_TIMEOUT = 8.0  # an unreachable broker is one line well within 15 s
+KEEPALIVE = 30
+UNACKNOWLEDGED = "sent, unacknowledged (MQTT QoS 0)"
+PASSWORD_VARIABLE = "MQTT_PASSWORD"
+IN_FLIGHT = 1000
+IN_FLIGHT_QOS2 = 20  # mosquitto's default max_inflight_messages
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    port: int
+    topic: str
+    qos: int
+    in_flight: int
+    delivery_timeout: float
+    username: str | None
+    password: str | None = field(repr=False)  # from MQTT_PASSWORD: never printed
+    verify: bool = False
+    run_id: str = ""  # client ids: logstorm-RUN-N
+
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="MQTT broker host (default 127.0.0.1)")
+    parser.add_argument("--port", type=number(int, 1, 65535), default=1883, help="its port (default 1883)")
+    parser.add_argument("--topic", default="logstorm", help="topic to publish to (default logstorm)")
+    parser.add_argument("--qos", type=int, choices=(0, 1, 2), default=1,
+                        help="1 (default): acknowledged once received; 2: exactly once; 0: unacknowledged")
+    parser.add_argument("--in-flight", type=number(int, 1, 65535), default=None,
+                        help=f"messages awaiting their acknowledgement at most (default {IN_FLIGHT}; at QoS 2 "
+                             f"{IN_FLIGHT_QOS2}: mosquitto drops a client with more QoS 2 messages in flight than "
+                             "its max_inflight_messages)")
+    parser.add_argument("--delivery-timeout", type=number(float, 0, 3600, low_open=True), default=30.0,
+                        help="seconds without an acknowledgement before what is in flight counts as failed")
+    parser.add_argument("--username", default=None, help=f"user name (the password comes from ${PASSWORD_VARIABLE})")
+    parser.add_argument("--verify", action="store_true",
+                        help="subscribe before the run and check that every delivered line arrived exactly once")
+
+
+def options(args) -> Options:
+    if not args.topic or any(c in args.topic for c in "+#"):
+        raise UserError(f"--topic {args.topic!r}: give a topic name without wildcards (+ #)")
+    password = os.environ.get(PASSWORD_VARIABLE)
+    in_flight = args.in_flight or (IN_FLIGHT_QOS2 if args.qos == 2 else IN_FLIGHT)
+    return Options(args.host, args.port, args.topic, args.qos, in_flight, args.delivery_timeout,
+                   args.username, password, args.verify, new_run_id())
+
+
+def client(options: Options, name: str):
+    """A paho client (not yet connected) with our credentials."""
+    import paho.mqtt.client as mqtt
+
+    made = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"logstorm-{options.run_id}-{name}",
+                       protocol=mqtt.MQTTv311)
+    if options.username is not None or options.password is not None:
+        made.username_pw_set(options.username, options.password)
+    return made
+
+
+def connect(made, options: Options) -> None:
+    """Connect and wait for CONNACK by serving the loop here; a UserError
+    naming the broker and the cause if it is refused or does not answer."""
+    answer: list = []
+    made.on_connect = lambda c, userdata, flags, code, properties: answer.append(code)
+    try:
+        made.connect(options.host, options.port, keepalive=KEEPALIVE)
+    except OSError as error:
+        raise UserError(f"cannot reach the MQTT broker at {options.where()}: {error.strerror or error}") from None
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while not answer and time.monotonic() < deadline:
+        if made.loop(timeout=0.1) != 0 and not answer:
+            break
+    if not answer:
+        raise UserError(f"the MQTT broker at {options.where()} did not accept the connection "
+                        f"within {CONNECT_TIMEOUT:g} s")
+    if answer[0].is_failure:
+        raise UserError(f"the MQTT broker at {options.where()} refused the connection: {answer[0]}")
+
+
+def check(options: Options) -> None:
+    probe = client(options, "check")
+    try:
+        connect(probe, options)
+    finally:
+        probe.disconnect()
+
+
+def create(options: Options, producer: int, producers: int) -> MqttSink:
+    return MqttSink(options, producer)
+
+
+class MqttSink:
+    def __init__(self, options: Options, index: int = 0) -> None:
+        self.options = options
+        self.index = index
+        self.longest_send = options.delivery_timeout + CONNECT_TIMEOUT
+        self.client = None
+        self.broken = ""  # why the connection is gone, once it is
+        self.published = 0
+        self.settled = 0
+        self.sent: deque[list] = deque()  # [intended, lines not yet acked], oldest first
+        self.failures: list[Ack] = []
+        self.acks: list[Ack] = []
+        self.last_ack = time.monotonic()
+        self.count = 0
+        self.sum = 0
+        self.written: deque[list] = deque()  # --verify: the lines in flight, [values, not yet settled]
+
+    def open(self) -> None:
+        self.client = client(self.options, str(self.index))
+        # paho looks through every message in flight at each acknowledgement when it
+        # keeps a window itself (quadratic): the window is kept here instead.
+        self.client.max_inflight_messages_set(0)
+        connect(self.client, self.options)
+        self.client.on_publish = self._acknowledged
+        self.client.on_disconnect = self._disconnected
+
+    def _disconnected(self, c, userdata, flags, code, properties) -> None:
+        self._break(f"connection lost: {code}")
+
+    def _break(self, why: str) -> None:
+        """Whatever awaits an acknowledgement now never gets one: failed, with `why`."""
+        if not self.broken:
+            self.broken = why
+        self._settle(self.published - self.settled, failed=self.broken)
+
+    def _acknowledged(self, c, userdata, mid: int, code, properties) -> None:
+        self.last_ack = time.monotonic()
+        self._settle(1, failed=UNACKNOWLEDGED if self.options.qos == 0 else "")
+
+    def _settle(self, count: int, failed: str = "") -> None:
+        """The oldest `count` messages in flight are settled."""
+        self.settled += count
+        while count:
+            entry = self.sent[0]
+            take = min(count, entry[1])
+            self.acks.append(Ack(entry[0], 0, take, failed) if failed else Ack(entry[0], take))
+            if self.options.verify:
+                # QoS 0 lines are not delivered, but a subscriber should have them all the same.
+                (self._fingerprint if failed in ("", UNACKNOWLEDGED) else self._forget)(take)
+            entry[1] -= take
+            count -= take
+            if not entry[1]:
+                self.sent.popleft()
+
+    def _fingerprint(self, count: int) -> None:
+        """--verify: the oldest `count` lines in flight were delivered."""
+        while count:
+            entry = self.written[0]
+            values, left = entry
+            take = min(count, left)
+            done = values[len(values) - left:len(values) - left + take]
+            self.count += take
+            self.sum += fingerprint_sum(done)
+            entry[1] -= take
+            count -= take
+            if not entry[1]:
+                self.written.popleft()
+
+    def _forget(self, count: int) -> None:
+        while count:
+            entry = self.written[0]
+            take = min(count, entry[1])
+            entry[1] -= take
+            count -= take
+            if not entry[1]:
+                self.written.popleft()
+
+    def send(self, data: bytes, lines: int, intended: float) -> None:
+        values = data.split(b"\n")
+        if values[-1] == b"":
+            values.pop()
+        if len(values) != lines:
+            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        start = 0
+        while start < len(values) and not self.broken:
+            room = self._wait_for_room()
+            if room:
+                part = values[start:start + room]
+                self._publish(part, intended)
+                start += len(part)
+        if start < len(values):
+            self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
+
+    def _publish(self, values: list[bytes], intended: float) -> None:
+        self.sent.append([intended, len(values)])
+        if self.options.verify:
+            self.written.append([values, len(values)])
+        self.published += len(values)
+        publish, topic, qos = self.client.publish, self.options.topic, self.options.qos
+        for value in values:
+            publish(topic, value, qos)
+
+    def _wait_for_room(self) -> int:
+        """How many may be published now, serving the socket while none may;
+        after --delivery-timeout without an acknowledgement, what is in flight fails."""
+        while not self.broken:
+            room = self.options.in_flight - (self.published - self.settled)
+            if room > 0:
+                return room
+            left = self.last_ack + self.options.delivery_timeout - time.monotonic()
+            if left <= 0:
+                self._break(f"no acknowledgement within {self.options.delivery_timeout:g} s")
+                self.client.disconnect()
+                break
+            self._serve(left)
+        return 0
+
+    def _serve(self, timeout: float) -> None:
+        if self.client.loop(timeout=max(0.0, timeout)) != 0 and not self.broken:
+            self._break("connection lost")
+
+    def poll(self, timeout: float = 0.0) -> list[Ack]:
+        if self.client is not None and not self.broken:
+            self._serve(0)
+            deadline = time.monotonic() + timeout
+            while not self.acks and self.published > self.settled and not self.broken \
+                    and (left := deadline - time.monotonic()) > 0:
+                self._serve(left)
+        acks, self.acks = self.acks, []
+        return acks
+
+    def close(self, timeout: float) -> list[Ack]:
+        if self.client is None:
+            return []
+        deadline = time.monotonic() + timeout
+        while self.published > self.settled and not self.broken and (left := deadline - time.monotonic()) > 0:
+            self._serve(left)
+        if self.published > self.settled:
+            self._break(f"no acknowledgement within the {timeout:g} s of closing")
+        self.client.on_disconnect = None
+        self.client.disconnect()
+        self.client = None
+        acks, self.acks = self.acks, []
+        return acks
+
+    def fingerprint(self) -> tuple[int, int]:
+        """(count, 64-bit sum of line hashes) of the delivered lines; --verify only."""
+        return self.count, self.sum % 2**64
+
+
+# --verify: the subscriber each run starts in prepare() and reads in after_run(),
+# both in the supervisor, by the run id.
+SUBSCRIBERS: dict[str, "Subscriber"] = {}
+SETTLE = 1.0  # after the expected count arrived, wait this long for duplicates before saying "exactly once"
+VERIFY_IDLE_SECONDS = 10.0
+
+
+class Subscriber:
+    """Subscribed to --topic (at --qos) before the run, on paho's own network
+    thread, counting what arrives: count and fingerprint sum."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.client = client(options, "verify")
+        self.count = 0
+        self.sum = 0
+        self.last = time.monotonic()
+
+    def start(self) -> Subscriber:
+        connect(self.client, self.options)
+        granted: list = []
+        self.client.on_subscribe = lambda c, userdata, mid, codes, properties: granted.extend(codes)
+        self.client.on_message = self._arrived
+        self.client.subscribe(self.options.topic, self.options.qos)
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while not granted and time.monotonic() < deadline:
+            self.client.loop(timeout=0.1)
+        if not granted or granted[0].is_failure:
+            self.client.disconnect()
+            raise UserError(f"the MQTT broker at {self.options.where()} refused a subscription to "
+                            f"{self.options.topic} (for --verify): {granted[0] if granted else 'no answer'}")
+        self.client.loop_start()
+        return self
+
+    def _arrived(self, c, userdata, message) -> None:
+        self.count += 1
+        self.sum += fingerprint_sum([message.payload])
+        self.last = time.monotonic()
+
+    def wait(self, expected: int, idle: float) -> None:
+        """Until `expected` have come and nothing more for SETTLE, or nothing came for `idle`."""
+        while True:
+            quiet = time.monotonic() - self.last
+            if quiet > (SETTLE if self.count >= expected else idle):
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def prepare(options: Options, resources: ExitStack) -> Options:
+    """--verify: subscribe before anything is published (a thread in the
+    supervisor: the run's children are then spawned, not forked)."""
+    if options.verify:
+        subscriber = SUBSCRIBERS[options.run_id] = Subscriber(options).start()
+        resources.callback(subscriber.stop)
+        resources.callback(SUBSCRIBERS.pop, options.run_id, None)
+    return options
+
+
+def after_run(options: Options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str] | None:
+    """--verify: every line delivered (at QoS 0: sent) arrived at the
+    subscriber exactly once."""
+    subscriber = SUBSCRIBERS.get(options.run_id)
+    if subscriber is None:
+        return None
+    from sinks.kafka_verify import judge
+
+    prints = [f for f in fingerprints if f]
+    expected = sum(count for count, _ in prints)
+    subscriber.wait(expected, VERIFY_IDLE_SECONDS)
+    result = judge(expected, sum(total for _, total in prints) % 2**64, subscriber.count, subscriber.sum % 2**64,
+                   f"the subscriber to {options.topic}")
+    if options.qos == 0:
+        return True, f"QoS 0: {subscriber.count:,} of the {expected:,} lines sent, unacknowledged, were read back"
+    return result.ok, result.message.replace("are in the subscriber", "reached the subscriber")
+
+
+def fingerprint_sum(values: list[bytes]) -> int:
+    from sinks.kafka_verify import fingerprint_sum as of
+
+    return of(values)
