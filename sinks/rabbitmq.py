@@ -16,8 +16,6 @@ in flight at a time.
 
 from __future__ import annotations
 
-import functools
-import struct
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,8 +29,6 @@ NAME = "rabbitmq"
 HELP = "publish each line as one AMQP message to RabbitMQ, with publisher confirms"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 CONNECT_TIMEOUT = 8.0  # socket and handshake: an unreachable server is one line well within 15 s
-SETTLE = 1.0  # --verify: the queue gave nothing for this long: look whether it holds more
-READ_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -163,7 +159,7 @@ class RabbitSink:
         self.last_confirm = time.monotonic()
         self.count = 0
         self.sum = 0
-        self.frames: Frames | None = None
+        self.frames = None  # sinks.rabbitmq_frames.Frames, once the channel is ready
 
     def open(self) -> None:
         import pika
@@ -188,6 +184,8 @@ class RabbitSink:
 
     def _ready(self, channel) -> None:
         self.channel = channel
+        from sinks.rabbitmq_frames import Frames
+
         self.frames = Frames(self.connection, channel, self.options)
 
     def _failed_to_open(self, connection, error) -> None:
@@ -344,52 +342,6 @@ class RabbitSink:
         return self.count, self.sum % 2**64
 
 
-class Frames:
-    """Basic.Publish of many lines as one write. pika marshals three frames
-    per message and sends each with its own send() call (about 60 % of its
-    time per message); here the method frame is marshalled once, the header
-    frame once per body length (by pika), the body frame is its 7-byte head,
-    the line and the end byte, and a send's messages go to the socket
-    together. A line too long for one body frame goes through pika's own
-    basic_publish, in order."""
-
-    BODY = struct.Struct(">BHI")
-
-    def __init__(self, connection, channel, options: Options) -> None:
-        import pika
-        from pika import frame, spec
-
-        self.connection, self.channel, self.number = connection, channel, channel.channel_number
-        self.options = options
-        self.properties = pika.BasicProperties(app_id=options.run_id, delivery_mode=2 if options.persistent else None)
-        self.method = frame.Method(self.number, spec.Basic.Publish(exchange=options.exchange,
-                                                                   routing_key=options.routing_key,
-                                                                   mandatory=True)).marshal()
-        self.header = functools.lru_cache(maxsize=4096)(
-            lambda size: frame.Header(self.number, size, self.properties).marshal())
-        self.largest = connection.params.frame_max - spec.FRAME_HEADER_SIZE - spec.FRAME_END_SIZE
-
-    def publish(self, values: list[bytes]) -> None:
-        method, header, body, number, end = self.method, self.header, self.BODY.pack, self.number, b"\xce"
-        pieces: list[bytes] = []
-        for value in values:
-            size = len(value)
-            if size > self.largest or not size:
-                self._write(pieces)
-                self.channel.basic_publish(self.options.exchange, self.options.routing_key, value,
-                                           self.properties, True)
-                continue
-            pieces += (method, header(size), body(3, number, size), value, end)
-        self._write(pieces)
-
-    def _write(self, pieces: list[bytes]) -> None:
-        if pieces:
-            # The transport buffers it and writes when the socket takes it
-            # (pika's own frames go the same way, so order is kept).
-            self.connection._adapter_emit_data(b"".join(pieces))
-            pieces.clear()
-
-
 def _nothing() -> None:
     """A timer that only bounds the wait of IOLoop.poll()."""
 
@@ -401,36 +353,8 @@ def fingerprint_sum(values: list[bytes]) -> int:
 
 
 def after_run(options: Options, delivered: int, fingerprints: list, started: float) -> tuple[bool, str] | None:
-    """--verify: read --queue back without taking anything off it (every
-    message is left unacknowledged, and goes back when the channel closes)
-    and check that every delivered line of this run is there exactly once."""
     if not options.verify:
         return None
-    from sinks.kafka_verify import judge
+    from sinks.rabbitmq_verify import verify
 
-    prints = [f for f in fingerprints if f]
-    count, total = read_back(options)
-    result = judge(sum(c for c, _ in prints), sum(s for _, s in prints) % 2**64, count, total % 2**64,
-                   f"queue {options.queue}")
-    return result.ok, result.message
-
-
-def read_back(options: Options) -> tuple[int, int]:
-    """(count, unreduced fingerprint sum) of this run's messages in the queue
-    (others' are skipped), read until it has none left to give us."""
-    connection = connect(options)
-    count, total, batch = 0, 0, []
-    try:
-        channel = connection.channel()
-        for method, properties, body in channel.consume(options.queue, inactivity_timeout=SETTLE):
-            if method is not None:
-                if properties.app_id == options.run_id:
-                    batch.append(body)
-                if len(batch) < READ_BATCH:
-                    continue
-            count, total, batch = count + len(batch), total + fingerprint_sum(batch), []
-            if method is None and channel.queue_declare(options.queue, passive=True).method.message_count == 0:
-                break
-    finally:
-        connection.close()  # nothing was acknowledged: it all goes back on the queue
-    return count + len(batch), total + fingerprint_sum(batch)
+    return verify(options, connect(options), fingerprints)
