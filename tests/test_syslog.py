@@ -107,6 +107,16 @@ def test_through_rsyslog_to_kafka_with_end_to_end_latency(cli, rsyslog, kafka_br
     assert e2e["count"] == 20_000 and 0 < e2e["p50"] <= e2e["p99"] <= e2e["max"]
 
 
+def test_the_rsyslog_kafka_profile_documents_the_chain_and_runs_it(cli, rsyslog, kafka_broker, topic, tmp_path):
+    server = rsyslog(kafka=(kafka_broker.bootstrap, topic))
+    done = cli("run", "rsyslog-kafka", "-q", "--set", f"sinks.0.target=tcp://127.0.0.1:{server.tcp_port}",
+               "--set", f"read_back.url=kafka://{kafka_broker.bootstrap}/{topic}", "--set", "load.duration=1",
+               "--set", "read_back.quiet=2", "--results", str(tmp_path))
+    result = json.loads(next(tmp_path.glob("*/*.json")).read_text())
+    assert_all_arrived(done, result, 10_000)
+    assert result["profile"]["resolved"]["read_back"]["url"].endswith(f"/{topic}")
+
+
 @pytest.mark.slow
 def test_rsyslog_killed_and_restarted_the_sink_reconnects_and_the_loss_is_accounted(rsyslog, tmp_path):
     server = rsyslog()

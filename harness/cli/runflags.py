@@ -63,12 +63,9 @@ def line_identity(args: argparse.Namespace, format: str) -> dict:
     """The RunSpec fields of --tag and --read-back: a Tagger, a ReadBack."""
     if not (args.tag or args.read_back):
         return {}
-    from generators.tag import Tagger, new_run_tag
-    from harness.readback.target import DEFAULT_QUIET, parse
+    from harness.readback.target import line_identity as identity
 
-    run = new_run_tag()
-    read_back = parse(args.read_back, run, args.read_back_quiet or DEFAULT_QUIET) if args.read_back else None
-    return {"tag": Tagger(format, run), "read_back": read_back}
+    return identity(format, args.read_back, args.read_back_quiet)
 
 
 def shard(text: str) -> tuple[int, int]:

@@ -6,6 +6,7 @@ file (profiles/<name>.toml; every key is documented in profiles/README.md).
     [load.schedule]           repeat, time_scale, json | [[load.schedule.steps]]
     [[sinks]]                 name, producers, and the sink's own long flags as keys
     [thresholds]              "SINK.METRIC" = "CONDITION" (harness/report/thresholds.py)
+    [read_back]               url, quiet: tag the lines and read the far end (harness/readback/)
 
 load_profile() checks everything before anything runs: an unknown key, a
 wrong type, a missing key or a value the sink refuses is one UserError that
@@ -119,6 +120,7 @@ class Profile:
     load: Load
     sinks: tuple[SinkSpec, ...]
     thresholds: tuple[Threshold, ...] = ()
+    read_back: dict | None = None  # [read_back]: url, quiet
 
     @property
     def warmup(self) -> float:
@@ -140,7 +142,15 @@ class Profile:
         schedule = self.schedule()
         return RunSpec(source=line_spec, sinks=tuple(s.target() for s in self.sinks), generators=load.generators,
                        lines=_lines(load, schedule), duration=load.duration, rate=load.rate, schedule=schedule,
-                       ring_bytes=int(load.ring_mib * MiB), extra={"profile": self.name, "warmup": load.warmup})
+                       ring_bytes=int(load.ring_mib * MiB), extra={"profile": self.name, "warmup": load.warmup},
+                       **self._line_identity())
+
+    def _line_identity(self) -> dict:
+        if self.read_back is None:
+            return {}
+        from harness.readback.target import line_identity
+
+        return line_identity(self.load.format, self.read_back["url"], self.read_back["quiet"])
 
     def resolved(self) -> dict:
         """The whole profile with defaults filled in, as plain JSON-able data
@@ -154,7 +164,8 @@ class Profile:
                 "profile": {"description": self.description, "repeat": self.repeat, "results": self.results},
                 "load": load,
                 "sinks": [{"name": s.name, "producers": s.producers, **copy.deepcopy(s.settings)} for s in self.sinks],
-                **({"thresholds": {t.name: t.condition for t in self.thresholds}} if self.thresholds else {})}
+                **({"thresholds": {t.name: t.condition for t in self.thresholds}} if self.thresholds else {}),
+                **({"read_back": dict(self.read_back)} if self.read_back else {})}
 
 
 def _lines(load: Load, schedule: Schedule | None) -> int:
@@ -205,7 +216,8 @@ def _shown(path: Path) -> str:
 # ---------------------------------------------------------------- the sections
 
 TOP = {"profile": Key("table", required=True), "load": Key("table", {}), "sinks": Key("tables", required=True),
-       "thresholds": Key("table", {})}
+       "thresholds": Key("table", {}), "read_back": Key("table")}
+READ_BACK = {"url": Key("str", required=True), "quiet": Key("number", 5.0, 0, above=True)}
 PROFILE = {
     "description": Key("str", required=True),
     "repeat": Key("int", 1, low=1),
@@ -277,7 +289,21 @@ def _profile(path: Path, where: Where, data: dict, texts: Mapping[tuple, str]) -
     load = _load(where, top["load"], path.parent, texts)
     sinks = tuple(read_sink(where, i, raw, texts) for i, raw in enumerate(top["sinks"]))
     return Profile(name=path.stem, path=str(path), description=head["description"], repeat=head["repeat"],
-                   results=head["results"], load=load, sinks=sinks, thresholds=_thresholds(where, top["thresholds"]))
+                   results=head["results"], load=load, sinks=sinks, thresholds=_thresholds(where, top["thresholds"]),
+                   read_back=_read_back(where, top["read_back"], texts))
+
+
+def _read_back(where: Where, raw: Any, texts: Mapping[tuple, str]) -> dict | None:
+    if raw is None:
+        return None
+    from harness.readback.target import parse
+
+    table = read_table(where, ("read_back",), raw, READ_BACK, "[read_back]", texts)
+    try:
+        parse(table["url"], "")
+    except UserError as error:
+        raise where.error(("read_back", "url"), str(error)) from None
+    return table
 
 
 def _thresholds(where: Where, table: dict) -> tuple[Threshold, ...]:

@@ -36,6 +36,15 @@ class ReadBack:
         return parts.netloc, parts.path.lstrip("/")
 
 
+def line_identity(format: str, url: str | None, quiet: float | None = None) -> dict:
+    """The RunSpec fields of --tag (or a profile's [read_back]): a Tagger
+    with a new run id, and the ReadBack that looks for it (None without a URL)."""
+    from generators.tag import Tagger, new_run_tag
+
+    run = new_run_tag()
+    return {"tag": Tagger(format, run), "read_back": parse(url, run, quiet or DEFAULT_QUIET) if url else None}
+
+
 def parse(url: str, run: str, quiet: float = DEFAULT_QUIET) -> ReadBack:
     """A ReadBack, or UserError naming what is wrong with the URL."""
     scheme, sep, _ = url.partition("://")
