@@ -35,6 +35,7 @@ from harness.report.compare import (BETTER, WORSE, Row, Thresholds, compare, mea
                                     unjudged_gates, warnings, why_unjudged)
 
 FORMATS = ("text", "markdown", "bmf", "github-benchmark", "html")
+HEADER = ("metric", "base ± noise", "new ± noise", "change [95% CI]", "verdict")
 
 
 EXAMPLES = """\
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def text(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, cautions: list[str], failing: list[str]) -> str:
-    table = [("metric", "base ± noise", "new ± noise", "change [95% CI]", "verdict")] + [_cells(row) for row in rows]
+    table = [HEADER] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(5)]
     aligned = [("<", ">", ">", ">", "<")[i] for i in range(5)]
     lines = [f"logstorm compare: {new['profile']['name']}, {measures(new)}", f"  base  {_run(base)}", f"  new   {_run(new)}", ""]
@@ -93,7 +94,7 @@ def text(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, caution
 def markdown(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, cautions: list[str], failing: list[str]) -> str:
     lines = [f"### logstorm compare: `{new['profile']['name']}`, {measures(new)}", "",
              f"**Base:** {_run(base)}<br>**New:** {_run(new)}", "",
-             "| metric | base ± noise | new ± noise | change [95% CI] | verdict |", "|:--|--:|--:|--:|:--|"]
+             "| " + " | ".join(HEADER) + " |", "|:--|--:|--:|--:|:--|"]
     for row in rows:
         cells = list(_cells(row))
         if row.verdict in (BETTER, WORSE):
@@ -142,7 +143,7 @@ def html(base: dict, new: dict, rows: list[Row], thresholds: Thresholds, caution
     each chart of `logstorm report` for base and new side by side."""
     from harness.report.html import SIDE, Comparison, render
 
-    verdicts = Comparison(header=("metric", "base", "new", "change", "verdict"), rows=[_cells(row) for row in rows],
+    verdicts = Comparison(header=HEADER, rows=[_cells(row) for row in rows],
                           notes=[thresholds.describe(), *notes(rows), *(f"warning: {c}" for c in cautions)],
                           summary=_summary(failing), worse=[i for i, row in enumerate(rows) if row.verdict == WORSE])
     return render([(f"base: {_run(base)}", base), (f"new: {_run(new)}", new)], layout=SIDE, comparison=verdicts,
