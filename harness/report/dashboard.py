@@ -93,8 +93,17 @@ def plain_line(record: dict) -> str:
         target = "" if sink["target"] is None else f" target {rate(sink['target'])}"
         parts.append(f"{sink['name']}:{target} delivered {rate(sink['delivered'])} ({count(sink['delivered_total'])})"
                      f" failed {count(sink['failed'])} lag {lag(sink['lag_s'])} late {count(sink['late'])}"
-                     f" p50 {ms(sink['p50_us'])} p99 {ms(sink['p99_us'])} p99.9 {ms(sink['p999_us'])}")
+                     f" p50 {ms(sink['p50_us'])} p99 {ms(sink['p99_us'])} p99.9 {ms(sink['p999_us'])}" + _far_end(sink))
+    if record.get("sharded"):  # a cluster's record: each shard's rate too
+        parts.append(", ".join(f"{g['name']} {rate(g['rate'])}" for g in record["generators"]))
     return " | ".join(parts)
+
+
+def _far_end(sink: dict) -> str:
+    """What an observer or the read-back saw arrive at the far end, if one reads it."""
+    if "read_total" not in sink:
+        return ""
+    return f" read back {count(sink['read_total'])} end to end p99 {ms(sink['e2e_p99_us'])}"
 
 
 class Dashboard:
@@ -102,8 +111,9 @@ class Dashboard:
     the bad lines so far. `update` writes, `renderable` reads; a lock keeps
     rich's refresh thread from reading half an update."""
 
-    def __init__(self, title: str, lines: int, duration: float | None) -> None:
+    def __init__(self, title: str, lines: int, duration: float | None, sources: str = "generator") -> None:
         self.title, self.lines, self.duration = title, lines, duration
+        self.sources = sources  # what the rows under the sinks are: generators, or a cluster's shards
         self._lock = threading.Lock()
         self._latest: dict | None = None
         self._history: deque[tuple[float, list[float]]] = deque()  # (t, delivered rate per sink)
@@ -178,10 +188,11 @@ class Dashboard:
         sparklines.add_column(no_wrap=True)
         for sink, series in zip(record["sinks"], rates):
             sparklines.add_row(sink["name"], f"peak {rate(max(series))}", _Sparkline(list(series)))
-        return [table, Text(), Text(f"delivered per second, last {span:.0f} s"), sparklines]
+        far = [Text(f"{sink['name']}:{_far_end(sink)}") for sink in record["sinks"] if "read_total" in sink]
+        return [table, *far, Text(), Text(f"delivered per second, last {span:.0f} s"), sparklines]
 
     def _generators(self, record: dict) -> list[RenderableType]:
-        table = _table(("generator", "lines/s", "ring fill"))
+        table = _table((self.sources, "lines/s", "ring fill"))
         for generator in record["generators"]:
             table.add_row(generator["name"], count(round(generator["rate"])),
                           f"{bar(generator['ring_fill'], FILL_WIDTH)} {percent(generator['ring_fill']):>4}")

@@ -146,7 +146,7 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
                   for name, slot in zip(layout.source_names, layout.sources)]
     bad = {kind: after.bad.get(kind, 0) - before.bad.get(kind, 0) for kind in after.bad}
     sinks = []
-    for (name, slots), old, new in zip(layout.sinks, before.sinks, after.sinks):
+    for (name, slots), observers, old, new in zip(layout.sinks, layout.observers, before.sinks, after.sinks):
         window = Histogram(new.publish.counts - old.publish.counts)
         sinks.append({
             "name": name,
@@ -161,10 +161,20 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
             "lag_s": _max(snapshot, slots, "lag_us") / 1e6,
             **{key: window.percentile(p) if window.total_count else None
                for key, p in (("p50_us", 50), ("p99_us", 99), ("p999_us", 99.9))},
+            **_end_to_end(snapshot, observers, old, new),
         })
     return {"t": round(t, 3), "seconds": round(seconds, 3), "generated": (after.generated - before.generated) / seconds,
             "generated_total": after.generated, "generators": generators,
             "bad": {kind: n for kind, n in bad.items() if n}, "sinks": sinks}
+
+
+def _end_to_end(snapshot: Any, observers: tuple[int, ...], old: SinkTotals, new: SinkTotals) -> dict:
+    """Lines read back at the far end so far, and the interval's end-to-end
+    p99 (None when none settled or the run is unpaced); {} when nobody reads back."""
+    if not observers or new.e2e is None:
+        return {}
+    window = Histogram(new.e2e.counts - old.e2e.counts)
+    return {"read_total": _sum(snapshot, observers, "observed"), "e2e_p99_us": window.percentile(99) if window.total_count else None}
 
 
 def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: Any) -> list[dict]:
