@@ -242,19 +242,13 @@ class ApacheKafka:
         }
 
     def _format(self, folder: Path, config: Path) -> None:
-        """Format the storage; SCRAM users are written into the cluster's metadata here."""
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        scram = [arg for name, password in self.users.items()
-                 for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")]
         done = subprocess.run(java_command("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config),
-                                           *scram, log_config=folder / "log4j2.properties"),
+                                           log_config=folder / "log4j2.properties"),
                               capture_output=True, text=True, timeout=READY_TIMEOUT, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             lines = (done.stderr + done.stdout).strip().splitlines() or [f"status {done.returncode}"]
-            reason = lines[-1]
-            for password in self.users.values():
-                reason = reason.replace(password, "***")
-            raise UserError(f"Apache Kafka's storage could not be formatted: {reason}")
+            raise UserError(f"Apache Kafka's storage could not be formatted: {lines[-1]}")
 
     def _wait_ready(self) -> None:
         from confluent_kafka import KafkaException
@@ -267,12 +261,22 @@ class ApacheKafka:
                 raise _Exited(self._log_problem())
             try:
                 if admin.list_topics(timeout=0.5).brokers:
-                    return
+                    return self._add_scram_users(admin)
             except KafkaException:
                 pass
             if time.monotonic() > deadline:
                 raise UserError(f"Apache Kafka did not answer at {self.bootstrap} within {READY_TIMEOUT:g} s")
             time.sleep(0.2)
+
+    def _add_scram_users(self, admin) -> None:
+        """SCRAM-SHA-512 credentials, through the admin API rather than the
+        format tool's --add-scram, which would show the passwords to `ps`."""
+        from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+        info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096)
+        upserts = [UserScramCredentialUpsertion(name, info, password.encode()) for name, password in self.users.items()]
+        for future in admin.alter_user_scram_credentials(upserts).values() if upserts else ():
+            future.result(READY_TIMEOUT)
 
     def _log_problem(self) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
