@@ -170,9 +170,7 @@ def compare(base: dict, new: dict, thresholds: Thresholds) -> list[Row]:
     run" where the new run lacks it; a UserError when no metric is in both."""
     rows = []
     several = max(len(base["sinks"]), len(new["sinks"])) > 1
-    new_sinks = dict(_labelled(new["sinks"]))
     for label, old in _labelled(base["sinks"]):
-        sink = new_sinks.get(label)
         for metric in METRICS:
             if metric.kind != "throughput" and metric.kind not in old["latency"]:
                 continue  # e2e not measured in the base run (warnings() tells when the new run did)
