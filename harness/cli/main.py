@@ -24,7 +24,7 @@ COMMANDS = {
     "stream": "deliver lines from stdin or files to a sink",
     "run": "generate and deliver in one multiprocess run",
     "plan": "print the processes and rings a run would use",
-    "broker": "run the embedded Kafka-compatible broker in the foreground",
+    "broker": "run a local Kafka broker (embedded, or Apache Kafka) in the foreground",
     "profiles": "list the named benchmark profiles, or check one",
     "compare": "compare two results: throughput and latency, with a verdict per metric",
     "report": "an HTML report of one or more results, with charts",
