@@ -1,6 +1,6 @@
 """Find the highest rate a target sustains within an SLO.
 
-    logstorm find-rate smoke --slo "p99 < 50ms"
+    logstorm find-rate smoke --slo "kafka.p99 < 200ms" --from 5000 --to 80000
     logstorm find-rate my.toml --slo "kafka.p99 < 20ms" --slo "e2e.p99.9 < 200ms" --from 5000 --to 200000
 
 Short paced runs of the profile's load and sinks at rising rates (doubling
@@ -24,6 +24,15 @@ from typing import Any, Sequence
 
 from harness.options import number
 
+EXAMPLES = """\
+A step holds when every --slo is kept, the achieved rate is at least 99 % of
+the rate asked and nothing was lost; rates double from --from until a step
+misses, then bisect to within 5 %. Exit 3 when no rate held.
+
+examples:
+  logstorm find-rate smoke --slo "kafka.p99 < 200ms" --from 5000 --to 80000
+  logstorm find-rate my.toml --slo "p99 < 20ms" --slo "e2e.p99.9 < 200ms" --step-seconds 10
+"""
 HOLDS = (("achieved", ">= 99% target"), ("lost", "== 0"))
 NONE_HELD = 3
 
@@ -97,13 +106,13 @@ def _step_spec(spec: Any, rate: float, seconds: float) -> Any:
 
 def _judged(rate: float, result: dict, gates: Sequence[Any]) -> dict:
     """One step: its worst sink's figures and whether every gate held."""
-    from harness.report.thresholds import judge
+    from harness.report.thresholds import achieved_rate, judge
 
     verdicts = judge(gates, result)
     sinks = result["sinks"]
     worst = {key: _most(s["latency"]["publish"].get(field) for s in sinks)
              for key, field in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99_9"))}
-    achieved = [s["delivered_per_s"] for s in sinks if s.get("delivered_per_s") is not None]
+    achieved = [steady for s in sinks if (steady := achieved_rate(result, s)) is not None]
     return {"rate": rate, "achieved": min(achieved) if achieved else None, **worst,
             "failed": sum(s["failed"] + s.get("unsent", 0) + s.get("in_doubt", 0) for s in sinks),
             "passed": all(v.passed for v in verdicts), "why": [v.message for v in verdicts if not v.passed]}

@@ -23,6 +23,13 @@ from typing import Sequence
 
 from harness.errors import UserError
 
+EXAMPLES = """\
+examples:
+  logstorm report results/smoke/ -o smoke.html
+  logstorm report results/baselines/smoke.json results/smoke/ -o overlaid.html
+  logstorm report merged.json shard-0.json shard-1.json -o sharded.html
+"""
+
 
 EXAMPLES = """\
 examples:
