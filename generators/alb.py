@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from generators import baddata as bad
+from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
 from generators.format import MILLIS, Format, Pools, seconds, statuses, text
 from generators.world import CLASSES, SIZE_POOL, World
@@ -48,7 +49,6 @@ CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/8c2f5e1a-4b7d-4e9a-9c3f-2d6b
 TARGETS = tuple(f"10.0.{1 + i % 3}.{20 + 7 * i}:8080" for i in range(8))
 TLS = (("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2", 0.35), ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 0.5),
        ("TLS_AES_256_GCM_SHA384", "TLSv1.3", 0.12), ("ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2", 0.03))
-TRACE_IDS = 16384
 
 TYPE_TYPOS = (b"h3", b"HTTP", b"tcp")
 
@@ -64,7 +64,7 @@ class Alb(Format):
     template = (
         '{type} {time}.{milli}{micro}Z ' + ELB + ' {ip}:{client_port} {target} {request_processing} {target_processing} '
         '{response_processing} {elb_status} {target_status} {received} {sent} "{method} {url} {protocol}" "{agent}" '
-        '{cipher} {tls} ' + TARGET_GROUP + ' "Root=1-{trace_time}-{trace_id}" "{domain}" "' + CERT + '" 0 '
+        '{cipher} {tls} ' + TARGET_GROUP + ' "Root=1-{trace_time}-' + ids.fields("trace_id") + '" "{domain}" "' + CERT + '" 0 '
         '{creation}.{creation_milli}000Z "forward" "-" "-" "{target_list}" "{target_status_list}" "-" "-" {conn_trace}')
     corruptions = {
         "bad_ip": bad.replace("ip", IP_TYPOS),
@@ -94,7 +94,8 @@ class Alb(Format):
         targets = [TARGETS[t].encode() for t in rng.integers(0, len(TARGETS), n).tolist()]
         # The creation millisecond: a little before the line's own, never in the previous second.
         creation = np.maximum(0, np.arange(1000) - np.rint(rng.lognormal(np.log(25), 1.0, 1000))).astype(int)
-        return {
+        # The Root's 24 hex digits after its time: the request's own.
+        return ids.pools("trace_id", [ids.hex_pieces(rng, 6) for _ in range(ids.CHUNKS)]) | {
             "type": ("client", [b"h2" if v else b"https" for v in h2.tolist()]),
             "ip": ("client", text(world.client_ips)),
             "protocol": ("client", [b"HTTP/2.0" if v else b"HTTP/1.1" for v in h2.tolist()]),
@@ -104,8 +105,7 @@ class Alb(Format):
             "method": ("request", text(world.request_methods)),
             "url": ("request", text(f"https://{h}:443{p}{q}" for h, p, q in
                                      zip(world.request_hosts, world.request_paths, world.request_queries))),
-            "trace_id": ("trace", hex_ids(rng, TRACE_IDS, 24)),
-            "domain": ("trace", text([world.site] * TRACE_IDS)),
+            "domain": ("request", text(world.request_hosts)),
             "client_port": ("response", text(rng.integers(1024, 65536, n).tolist())),
             "target": ("response", targets),
             "request_processing": ("response", seconds(rng.choice([0.0, 0.001], n, p=[0.8, 0.2]).tolist())),

@@ -12,7 +12,7 @@ with a subset of the dataset's fields, in this order:
 Timestamps are UTC with second resolution (what rfc3339 gives); the start
 and end of a request share their second, its duration is in
 EdgeTimeToFirstByteMs. A client keeps its country, colo, device type and TLS
-version. Responses served from cache (CacheCacheStatus hit) have
+version; the RayID is the request's own. Responses served from cache (CacheCacheStatus hit) have
 OriginResponseStatus 0; uncacheable ones say dynamic. An absent referer is "".
 """
 
@@ -23,18 +23,20 @@ from datetime import datetime, timezone
 import numpy as np
 
 from generators import baddata as bad
+from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
 from generators.cloudfront import content_type
 from generators.format import Format, Pools, json_inner, statuses, text
 from generators.world import CLASSES, SIZE_POOL, World
 
 # Countries with the colos that serve them.
-COUNTRIES = (("US", ("IAD", "ORD", "DFW", "SJC", "SEA", "ATL")), ("DE", ("FRA", "DUS", "HAM")), ("GB", ("LHR", "MAN")),
-             ("FR", ("CDG", "MRS")), ("NL", ("AMS",)), ("BR", ("GRU", "GIG")), ("IN", ("BOM", "DEL")),
-             ("JP", ("NRT", "KIX")), ("SG", ("SIN",)), ("AU", ("SYD", "MEL")), ("CA", ("YYZ", "YUL")), ("PL", ("WAW",)))
+# Countries (ISO 3166-1 alpha-2 in lower case, as Cloudflare writes them) with the colos that serve them.
+COUNTRIES = (("us", ("IAD", "ORD", "DFW", "SJC", "SEA", "ATL")), ("de", ("FRA", "DUS", "HAM")), ("gb", ("LHR", "MAN")),
+             ("fr", ("CDG", "MRS")), ("nl", ("AMS",)), ("br", ("GRU", "GIG")), ("in", ("BOM", "DEL")),
+             ("jp", ("NRT", "KIX")), ("sg", ("SIN",)), ("au", ("SYD", "MEL")), ("ca", ("YYZ", "YUL")), ("pl", ("WAW",)))
 COUNTRY_WEIGHTS = (0.38, 0.1, 0.09, 0.06, 0.04, 0.06, 0.07, 0.05, 0.03, 0.04, 0.05, 0.03)
 TLS = (("TLSv1.3", 0.82), ("TLSv1.2", 0.18))
-RAY_IDS = 65536
+PORTS = 65536 - 1024
 PROTOCOLS = {"HTTP/1.0": "HTTP/1.0", "HTTP/1.1": "HTTP/1.1", "HTTP/2.0": "HTTP/2"}
 
 
@@ -56,7 +58,7 @@ class Cloudflare(Format):
         '"ClientRequestURI":"{uri}","ClientRequestPath":"{path}","ClientRequestProtocol":"{protocol}",'
         '"EdgeResponseContentType":"{content_type}","ClientRequestReferer":"{referer}",'
         '"EdgeResponseStatus":{status},"EdgeResponseBytes":{bytes},"OriginResponseStatus":{origin_status},'
-        '"CacheCacheStatus":"{cache}","EdgeTimeToFirstByteMs":{ttfb},"RayID":"{ray}","ClientSrcPort":{port}}')
+        '"CacheCacheStatus":"{cache}","EdgeTimeToFirstByteMs":{ttfb},"RayID":"' + ids.fields("ray") + '","ClientSrcPort":{port}}')
     corruptions = {
         "bad_ip": bad.replace("ip", IP_TYPOS),
         "bad_method": bad.replace("method", METHOD_TYPOS),
@@ -66,7 +68,7 @@ class Cloudflare(Format):
         "junk": bad.junk("ip", "start", "method"),
         "truncated": bad.truncated,
         "invalid_utf8": bad.invalid_utf8,
-        "missing_field": bad.missing("ip", "path", "status", "bytes", "ray"),
+        "missing_field": bad.missing("ip", "path", "status", "bytes", "cache"),
         "time_backwards": bad.backwards,
         "oversized": bad.oversized("uri"),
     }
@@ -84,7 +86,7 @@ class Cloudflare(Format):
                  enumerate(zip((s for s in world.response_status for _ in range(SIZE_POOL)),
                                rng.random(len(world.sizes)).tolist()))]
         request_classes = [CLASSES[c].name for c in world.request_class.tolist()]
-        return {
+        return ids.pools("ray", [ids.hex_pieces(rng, 4) for _ in range(ids.CHUNKS)]) | {
             "ip": ("client", text(world.client_ips)),
             "country": ("client", text(COUNTRIES[c][0] for c in country)),
             "device": ("client", [b"mobile" if m else b"desktop" for m in mobile]),
@@ -104,8 +106,7 @@ class Cloudflare(Format):
             "origin_status": ("response", [b"0" if c in ("hit", "revalidated") else s for c, s in zip(cache, codes)]),
             "cache": ("response", text(cache)),
             "ttfb": ("duration", text(max(1, round(d * 1000)) for d in world.durations)),
-            "ray": ("ray", [row.tobytes().hex().encode() for row in rng.integers(0, 256, (RAY_IDS, 8), dtype=np.uint8)]),
-            "port": ("ray", text(rng.integers(1024, 65536, RAY_IDS).tolist())),
+            "port": ("port", text(range(1024, 1024 + PORTS))),
         }
 
     def stamp(self, moment: datetime) -> dict[str, bytes]:

@@ -15,19 +15,24 @@ x-edge-detailed-result-type that no other entity pins down are drawn with
 the duration (whose pool is per request class): the three result types (the
 class's mix: mostly hits for static assets, misses for pages and API calls,
 errors as often as the class fails, so not always matching the line's own
-status), the request id (57,344 distinct), request size, TLS version and
-cipher, HTTP version, client port and time to first byte.
+status), request size, TLS version and cipher, HTTP version, client port
+and time to first byte. The request id is the line's own (unique per
+request, see generators/ids.py).
+
+Real files begin with two header lines (#Version, #Fields): `preamble`
+holds them, for the sinks that open files or objects to write them once at
+the top of each (a stream such as Kafka carries records only).
 """
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 import numpy as np
 
 from generators import baddata as bad
+from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
 from generators.format import Format, Pools, dash_zero, duration_classes, seconds, statuses, text
 from generators.world import CLASSES, World
@@ -45,6 +50,11 @@ CONTENT_TYPES = {"js": "application/javascript", "css": "text/css", "woff2": "fo
 UA_SAFE = "/;:(),.+=~!*'&?@_-"
 
 PROTOCOL_VERSION_TYPOS = PROTOCOL_TYPOS + (b"HTTP/4.0",)
+FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) "
+          "cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken "
+          "x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status "
+          "fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
+          "sc-range-start sc-range-end")
 
 
 def content_type(path: str, cls: str) -> str:
@@ -80,9 +90,10 @@ def result_types(world: World, rng: np.random.Generator) -> tuple[list[bytes], l
 class CloudFront(Format):
     name = "cloudfront"
     summary = "Amazon CloudFront standard access log (33 W3C fields, tab-separated)"
+    preamble = f"#Version: 1.0\n#Fields: {FIELDS}\n".encode()
     template = "\t".join((
         "{date}", "{time}", "{edge}", "{sc_bytes}", "{ip}", "{method}", DISTRIBUTION, "{stem}", "{status}", "{referer}",
-        "{agent}", "{query}", "-", "{result}", "{request_id}", "{host}", "https", "{cs_bytes}", "{time_taken}", "-",
+        "{agent}", "{query}", "-", "{result}", ids.fields("request_id"), "{host}", "https", "{cs_bytes}", "{time_taken}", "-",
         "{ssl_protocol}", "{ssl_cipher}", "{response_result}", "{protocol}", "-", "-", "{port}", "{ttfb}",
         "{detailed_result}", "{content_type}", "{content_len}", "-", "-"))
     corruptions = {
@@ -93,7 +104,7 @@ class CloudFront(Format):
         "junk": bad.junk("ip", "status", "sc_bytes", "time", "date"),
         "truncated": bad.truncated,
         "invalid_utf8": bad.invalid_utf8,
-        "missing_field": bad.missing("edge", "sc_bytes", "status", "request_id", "port", "content_len"),
+        "missing_field": bad.missing("edge", "sc_bytes", "status", "cs_bytes", "port", "content_len"),
         "time_backwards": bad.backwards,
         "oversized": bad.oversized("query", start=b"", empty=b"-"),
     }
@@ -106,8 +117,9 @@ class CloudFront(Format):
         kinds, details = result_types(world, rng)
         tls = rng.choice(len(TLS), n_durations, p=[w for _, _, w in TLS]).tolist()
         durations = np.array(world.durations)
-        ids = rng.integers(0, 256, (n_durations, 40), dtype=np.uint8)
-        return {
+        # 56 characters as CloudFront's: 40 bytes in base64, ending "==".
+        request_ids = [ids.base64_pieces(rng, 14, b"==" if k == ids.CHUNKS - 1 else b"") for k in range(ids.CHUNKS)]
+        return ids.pools("request_id", request_ids) | {
             "edge": ("client", text(EDGES[i] for i in rng.integers(0, len(EDGES), len(world.client_ips)).tolist())),
             "ip": ("client", text(world.client_ips)),
             "agent": ("client", quoted_agents(world.client_agents)),
@@ -120,7 +132,6 @@ class CloudFront(Format):
             "query": ("request", text(q[1:] or "-" for q in world.request_queries)),
             "content_type": ("request", text(content_type(p, c) for p, c in zip(world.request_paths, classes))),
             "referer": ("referer", text(world.referers)),
-            "request_id": ("duration", [base64.urlsafe_b64encode(row.tobytes()) for row in ids]),
             "host": ("duration", [world.site.encode()] * n_durations),
             "cs_bytes": ("duration", text(rng.integers(180, 1400, n_durations).tolist())),
             "result": ("duration", kinds),

@@ -6,6 +6,7 @@ how the work is split."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,7 @@ import numpy as np
 from generators import format_class
 from generators.baddata import KINDS, Line, select
 from generators.clock import Clock, SimulatedClock, WallClock
+from generators.ids import ENTITIES, unique_chunks
 from generators.template import Gather, Piece, Template, pieces
 from generators.traffic import sample, time_indices
 from generators.world import build_world
@@ -39,11 +41,16 @@ class LineSpec:
     batch_lines: int = BATCH_LINES
 
 
+# A corrupted line: its row in the batch, its kind, its bytes (newline included).
+Mark = tuple[int, str, bytes]
+
+
 @dataclass
 class Batch:
     data: bytes
     lines: int
     bad: dict[str, int] = field(default_factory=dict)  # corrupted lines by kind
+    marks: list[Mark] = field(default_factory=list)  # the corrupted lines, in row order
 
 
 def parse_timezone(name: str) -> tzinfo:
@@ -96,26 +103,30 @@ class LineFactory:
         self.values = {name: pool for name, (_, pool) in static.items()}
         self.gather = Gather([None if p.entity == "second" else p.pool(self.values) for p in self.pieces])
         self.uniform = {p.entity: len(self.values[p.fields[0]]) for p in self.pieces
-                        if p.entity not in ("client", "request", "response", "duration", "referer", "second", "milli", "micro")}
+                        if p.entity not in ("client", "request", "response", "duration", "referer", "second", "milli", "micro")
+                        + ENTITIES}
 
     def render(self, index: int, n: int | None = None) -> Batch:
         """Batch `index`, holding `n` lines (a whole batch by default)."""
         n = self.spec.batch_lines if n is None else n
         rng = np.random.default_rng([self.spec.seed, index])
-        times = self.clock.times(index * self.spec.batch_lines, n, rng)
-        indices = sample(self.world, rng, n)
+        first_line = index * self.spec.batch_lines
+        times = self.clock.times(first_line, n, rng)
+        indices = sample(self.world, rng, n, first_line, self.spec.clock_rate)
         seconds, time_index = time_indices(times)
         indices |= time_index
         for entity, size in self.uniform.items():
             indices[entity] = rng.integers(0, size, n)
+        indices |= unique_chunks(self.spec.seed, first_line, n)
         stamps = [self._stamp(s) for s in seconds.tolist()]
         batch_values = {f: [s[f] for s in stamps] for f in self.stamp_fields}
         per_batch = [piece.pool(batch_values) for piece in self.pieces if piece.entity == "second"]
         out = self.gather.render([indices[p.entity] for p in self.pieces], per_batch)
-        bad = {}
-        if self.spec.baddata:
-            bad = self._corrupt(out, rng, n, times, indices, batch_values)
-        return Batch(b"".join(out), n, bad)
+        if not self.spec.baddata:
+            return Batch(b"".join(out), n)
+        marks = self._corrupt(out, rng, n, times, indices, batch_values)
+        counts = Counter(kind for _, kind, _ in marks)
+        return Batch(b"".join(out), n, {kind: counts[kind] for kind in self.kinds if counts[kind]}, marks)
 
     def _stamp(self, second: float) -> dict[str, bytes]:
         return self.format.stamp(datetime.fromtimestamp(second, self.tz))
@@ -127,10 +138,11 @@ class LineFactory:
                                      for f, entity in self.subsecond}
 
     def _corrupt(self, out: list[bytes], rng: np.random.Generator, n: int, times: np.ndarray,
-                 indices: dict[str, np.ndarray], batch_values: dict[str, list[bytes]]) -> dict[str, int]:
+                 indices: dict[str, np.ndarray], batch_values: dict[str, list[bytes]]) -> list[Mark]:
+        """Corrupt a share of `out`'s rows in place; one mark per bad row, in row order."""
         rows = np.flatnonzero(rng.random(n) < self.spec.baddata / 100.0)
         if not len(rows) or not self.kinds:
-            return {}
+            return []
         kinds = rng.integers(0, len(self.kinds), len(rows))
         text_rng = random.Random(int(rng.integers(0, 2**63)))
         k = len(self.pieces)
@@ -139,13 +151,14 @@ class LineFactory:
         columns = [(name, batch_values[name] if piece.entity == "second" else self.values[name], picked)
                    for piece in self.pieces for picked in [indices[piece.entity][rows].tolist()]
                    for name in piece.fields]
+        marks = []
         for j, (row, kind, moment) in enumerate(zip(rows.tolist(), kinds.tolist(), times[rows].tolist())):
             values = {name: pool[picked[j]] for name, pool, picked in columns}
             line = Line(self.template, values, moment, self._restamp, text_rng)
-            out[row * k] = self.format.corruptions[self.kinds[kind]](line)
+            out[row * k] = text = self.format.corruptions[self.kinds[kind]](line)
             out[row * k + 1:row * k + k] = [b""] * (k - 1)
-        counts = np.bincount(kinds, minlength=len(self.kinds))
-        return {kind: int(c) for kind, c in zip(self.kinds, counts.tolist()) if c}
+            marks.append((row, self.kinds[kind], text))
+        return marks
 
 
 __all__ = ["Batch", "KINDS", "LineFactory", "LineSpec", "Piece"]

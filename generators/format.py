@@ -20,12 +20,16 @@ class Format:
     """A log layout. Fields named in `template` come from `pools` (each tied to
     the entity whose index picks it: "client", "request", "response" (status
     and size), "duration", "referer", "milli", "micro", or any other name for a uniform
-    draw) or from `stamp` (the second a line happened)."""
+    draw; "unique0".."unique3" are the chunks of a number unique to the line,
+    see generators/ids.py) or from `stamp` (the second a line happened)."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
     template: ClassVar[str]
     corruptions: ClassVar[Mapping[str, Corruption]]
+    # Written once at the top of each file or object a sink opens (CloudFront's
+    # header lines); never into streams of records.
+    preamble: ClassVar[bytes] = b""
 
     def pools(self, world: World) -> Pools:
         raise NotImplementedError

@@ -1,21 +1,33 @@
 """One batch of requests: which client asked for what, and what it got, as
-index arrays into the world's pools (no strings are touched here)."""
+index arrays into the world's pools (no strings are touched here). Each kind
+of visitor walks the site its own way (its row of the request table);
+monitors ask on their clock and failing back ends answer in bursts
+(generators/incidents.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from generators.incidents import failing, polls
+from generators.site import CLASS
 from generators.world import DURATION_POOL, POPULARITY_TABLE, SIZE_POOL, TABLE, World
 
 
-def sample(world: World, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+def sample(world: World, rng: np.random.Generator, n: int, first_line: int = 0,
+           clock_rate: float = 1000.0) -> dict[str, np.ndarray]:
+    """Lines first_line .. first_line+n-1; `clock_rate` (lines per simulated
+    second) spaces the monitors' polls."""
     # One draw of 32-bit integers serves every choice (the tables' sizes are
-    # powers of two): six bounded draws cost a third more.
+    # powers of two): six bounded draws cost a third more. The low bits of
+    # two of them, unused by those choices, decide the failures.
     bits = rng.integers(0, 1 << 32, (6, n), dtype=np.uint32)
     client = world.client_table[below(bits[0], POPULARITY_TABLE)]
-    request = world.request_table[below(bits[1], POPULARITY_TABLE)]
+    request = world.request_table[world.client_kind[client], below(bits[1], POPULARITY_TABLE)]
+    _poll(world, client, request, first_line, clock_rate)
     kind = world.request_class[request]
     response = world.response_table[kind, below(bits[2], TABLE)]
+    down = failing(world.seed, first_line, n, kind, bits[2] & 0xFFFF)
+    response[down] = world.response_table[CLASS["outage"], bits[3][down] & (TABLE - 1)]
     return {
         "client": client,
         "request": request,
@@ -25,6 +37,15 @@ def sample(world: World, rng: np.random.Generator, n: int) -> dict[str, np.ndarr
         "duration": kind.astype(np.int64) * DURATION_POOL + below(bits[4], DURATION_POOL),
         "referer": world.referer_table[below(bits[5], TABLE)],
     }
+
+
+def _poll(world: World, client: np.ndarray, request: np.ndarray, first_line: int, clock_rate: float) -> None:
+    """Put each monitor's polls on their rows: its path, every interval."""
+    for j, (who, what, interval) in enumerate(world.monitor_clients):
+        every = interval * clock_rate
+        rows = polls(first_line, len(client), every, every * (j + 0.5) / len(world.monitor_clients))
+        client[rows] = who
+        request[rows] = what
 
 
 def below(bits: np.ndarray, size: int) -> np.ndarray:

@@ -69,6 +69,7 @@ class Options:
     linecount: int  # 0: one file per producer
     compression: str
     run_id: str
+    preamble: bytes = b""  # the format's header lines, at the top of each file (CloudFront's)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -162,6 +163,8 @@ class FileSink(Synchronous):
             self.sequence += 1
             name = f"logstorm-{self.options.run_id}-p{self.producer:03d}-{self.sequence:08d}{self.suffix}"
             self.file = OutputFile(os.path.join(self.options.path, name), self.member)
+            if self.options.preamble:
+                self.file.append(memoryview(self.options.preamble), 0)
         return self.file
 
     def send(self, data: bytes, lines: int, intended: float) -> None:

@@ -48,6 +48,7 @@ class Options:
     part_bytes: int  # multipart part size; objects larger than one part go up in parts
     target: aws.Target
     run_id: str
+    preamble: bytes = b""  # the format's header lines, at the top of each object (CloudFront's)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,7 +220,7 @@ class _Object:
         self.part_bytes = options.part_bytes
         self.encoding = COMPRESSIONS[options.compression][1]
         self.compressor = _compressor(options.compression)
-        self.buffer = bytearray()
+        self.buffer = bytearray(self.compressor.compress(options.preamble) if options.preamble else b"")
         self.lines = 0
         self.intended = float("inf")
         self.upload_id: str | None = None

@@ -36,6 +36,7 @@ from harness.run.watch import JOIN_SECONDS, Watch
 from harness.run.generator import Outlet, generator_role, reader_role
 from harness.run.metrics import Layout, Totals, metrics_role, span, totals
 from harness.run.observer import observer_role
+from harness.run.preamble import with_preamble
 from harness.run.read_back import LONGEST_AFTER, check_read_back, read_back_role
 from harness.run.producer import producer_role
 from harness.transport.ring import Ring
@@ -99,7 +100,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     began = time.monotonic()
     topology = plan(spec)
     with ExitStack() as resources:
-        spec = replace(spec, sinks=tuple(_ready_target(target, resources) for target in spec.sinks))
+        spec = replace(spec, sinks=tuple(_ready_target(with_preamble(target, spec.source), resources) for target in spec.sinks))
         if spec.read_back is not None:
             check_read_back(spec.read_back)
         context = mp.get_context(_start_method())
