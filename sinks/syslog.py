@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from harness.errors import UserError
 from harness.options import number
 from sinks.base import Acks, Synchronous
-from sinks.syslog_stream import Broken, Connection, reason_of, tls_context
+from sinks.syslog_stream import SEND_TIMEOUT, Broken, Connection, reason_of, tls_context
 from sinks.syslog_wire import ENVELOPES, FRAMINGS, enveloped, framed, header, messages
 
 NAME = "syslog"
@@ -119,7 +119,7 @@ def in_doubt(reason: str) -> str:
 class StreamSink:
     """TCP or TLS, on this producer's share of the connections, in turn."""
 
-    longest_send = RECONNECT_SECONDS + 5.0
+    longest_send = SEND_TIMEOUT + RECONNECT_SECONDS  # a stalled server, then a reconnection
 
     def __init__(self, options: Options, share: int) -> None:
         self.options = options

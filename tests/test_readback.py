@@ -1,8 +1,11 @@
 """The read-back's tally and readers without a pipeline: what counts as
 seen, missing, duplicated, out of order and untagged, latency from the
-pacer's intended time, and a file read as it grows."""
+pacer's intended time, and a file read as it grows; and a read-back of
+the S3 objects the s3 sink wrote (a real moto server)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -87,3 +90,13 @@ def test_bad_urls_are_refused_by_name(url):
 def test_the_plan_shows_the_read_back(cli, tmp_path):
     done = cli("plan", "--sink", "null", "--read-back", f"file://{tmp_path}/x.log")
     assert b"read-back" in done.stdout and b"lines seen, missing" in done.stdout, done.stderr
+
+
+@pytest.mark.slow
+def test_read_back_from_s3_objects_the_s3_sink_wrote(cli, aws_env, s3_bucket, tmp_path):
+    env = {**aws_env.env, "AWS_ENDPOINT_URL": aws_env.url}
+    done = cli("run", "--lines", "10000", "-q", "--sink", "s3", "--bucket", s3_bucket, "--prefix", "rb/", "-c", "2500",
+               "--read-back", f"s3://{s3_bucket}/rb/", "--read-back-quiet", "2", "--results", str(tmp_path), env=env)
+    assert done.returncode == 0, done.stderr.decode()
+    found = json.loads(next(tmp_path.glob("adhoc/*.json")).read_text())["read_back"]
+    assert (found["seen"], found["missing"], found["duplicated"]) == (10000, 0, 0)
