@@ -137,3 +137,18 @@ def test_report_of_a_merged_run_draws_each_shard_beside_the_total(tmp_path):
     assert {"total · achieved", "shard 0 · achieved", "shard 1 · achieved"} <= labels
     seen = open_in_chromium(page, tmp_path / "sharded.png")
     check_page(seen, charts=5)  # null: rate, latency over time, by percentile, failures and lag; ring fill (no bad lines)
+
+
+def test_report_of_find_rate_charts_latency_against_rate(tmp_path):
+    profile = tmp_path / "null.toml"
+    profile.write_text('[profile]\ndescription = "null"\n\n[load]\nduration = 1\nseed = 2\n\n[[sinks]]\nname = "null"\n')
+    done = run_cli("find-rate", str(profile), "--slo", "p99 < 10s", "--from", "2000", "--to", "4000", "--step-seconds", "1",
+                   "--results", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stderr.decode()
+    page = tmp_path / "find-rate.html"
+    done = run_cli("report", str(next((tmp_path / "results" / "null-find-rate").glob("*.json"))), "-o", str(page))
+    assert done.returncode == 0, done.stderr.decode()
+    assert "highest sustained rate: 4,000 lines/s" in page.read_text()
+    seen = open_in_chromium(page, tmp_path / "find-rate.png")
+    check_page(seen, charts=6)  # find-rate, null's four, ring fill
+    assert seen["charts"][0]["title"].startswith("find-rate:")
