@@ -1,10 +1,12 @@
 """Bad-data injection: the kinds of corruption, and the helpers formats use to
 say how each kind looks in their layout.
 
-Syntactic kinds make a line that the format's strict parser rejects. Semantic
-kinds keep the line well-formed but break a rule a line-by-line parser cannot
-see (time order, a length limit); each has its own check. The per-kind counts
-are the ground truth a parser under test is judged against.
+Syntactic kinds make a line that the format's strict parser rejects (see
+BREAKS for which strictness each needs). Semantic kinds keep the line
+well-formed but break a rule a line-by-line parser cannot see (time order, a
+length limit); each has its own check. Each batch marks its bad lines (kind
+and bytes), the ground truth a parser under test is judged against
+(`generate --truth`, `logstorm score`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,27 @@ from generators.template import Template
 SYNTACTIC = ("bad_ip", "bad_method", "bad_protocol", "bad_status", "junk", "truncated", "invalid_utf8", "missing_field")
 SEMANTIC = ("time_backwards", "oversized")
 KINDS = SYNTACTIC + SEMANTIC
+# Which parsers a kind breaks. Field-level kinds put a wrong value of the
+# right shape in one field (BREW, HTTP/9.9, 600): a parser that checks only a
+# field's shape (most grok patterns take any word as a method and any three
+# digits as a status) accepts them; one that checks values rejects them.
+# Structural kinds break the line's layout: a truncated line or one with a
+# field left out fails any parser of the format; junk fails any parser that
+# types the field it lands in (an IP, a number, a time), though a JSON
+# decoder alone takes junk inside a string. Invalid UTF-8 breaks parsers
+# that decode text (JSON, most languages' strings), not those that match bytes.
+FIELD_LEVEL = ("bad_ip", "bad_method", "bad_protocol", "bad_status")
+STRUCTURAL = ("junk", "truncated", "missing_field")
+ENCODING = ("invalid_utf8",)
+BREAKS = {
+    **{kind: "parsers that check field values (not shape-only ones)" for kind in FIELD_LEVEL},
+    "junk": "parsers that type the field it lands in (IP, number, time); not a bare JSON decoder",
+    "truncated": "any parser of the format",
+    "missing_field": "any parser of the format",
+    "invalid_utf8": "parsers that decode UTF-8 (not byte-level ones)",
+    "time_backwards": "no parser: a time-order check",
+    "oversized": "no parser: a line-length limit (8 KiB)",
+}
 
 # An oversized line is longer than this many bytes (newline included): the
 # default line limit of common shippers and HTTP servers.

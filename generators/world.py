@@ -21,6 +21,18 @@ __all__ = ["BOTS", "CLASSES", "World", "build_world"]
 from generators.site import CLASS, CLASSES, CRAWLER, HUMAN, SCANNER, STATUS_TEXT_SIZE, routes
 
 MONITOR = 3  # a client kind outside the request tables: monitors ask at their own pace
+# What the data models, with the sources of its shares (shown by `generate --list`).
+MODEL = (
+    "12,000 clients with Zipf-like activity; each keeps its address and user agent",
+    "browsers and OSes in StatCounter Global Stats shares (worldwide, February 2025), user agents of 2025 releases",
+    "8 % bots (--bot-share): crawlers from their operators' ranges (Googlebot 66.249.64.0/19) fetching robots.txt,",
+    "  sitemaps and pages; scanners probing for /.env, /wp-login.php and the like",
+    "kube-probe (/healthz every 10 s) and Prometheus (/metrics every 15 s) from 10.0.0.0/8",
+    "a shop of ~11,000 routes with Zipf-like popularity: GET far ahead, POST second, DELETE rarest",
+    "statuses tied to the route: 404 for probes, removed pages and icons; 5xx in bursts of a failing back end",
+    "  (one incident of 1.5-4 s of simulated time per 100,000 lines); HEAD, 204 and 304 without a body",
+    "ids unique per request (CloudFront, Cloudflare, ALB); CloudFront files and objects begin with #Version/#Fields",
+)
 
 # Per-line draws pick an entry of a lookup table with a uniform integer; the
 # table holds each outcome in proportion to its probability. The sizes below

@@ -7,6 +7,7 @@ same bytes, whatever --processes is.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import time
@@ -46,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps: UTC, +0200 or Europe/Paris (default UTC)")
     parser.add_argument("--bot-share", type=number(float, 0, 1), default=0.08, help="share of clients that are bots, 0-1 (default 0.08)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--truth", default=None, metavar="FILE",
+                        help="write the ground truth to FILE: each bad line's number, kind and hash (see logstorm score)")
     parser.add_argument("-P", "--processes", type=number(int, 1, 64), default=1, metavar="N",
                         help="generator processes writing one output, in order (default 1)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
@@ -54,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from generators.factory import DEFAULT_START, LineSpec
+    from generators.spec import DEFAULT_START, LineSpec
     from harness.run.ordered import OrderedOutput, WriteFailed
 
     if args.list:
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
                     realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
                     timezone=args.timezone, bot_share=args.bot_share)
     check_spec(spec)
-    output = OrderedOutput(spec, args.iterations, args.processes, open_output(args.output))
+    truth = open_truth(args.truth, spec)
+    output = OrderedOutput(spec, args.iterations, args.processes, open_output(args.output), truth)
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()
     try:
@@ -89,6 +93,20 @@ def check_spec(spec) -> None:
         raise UserError(str(error)) from None
 
 
+def open_truth(path: str | None, spec):
+    """The truth file's writer (None without --truth); its descriptor stays
+    open until the process ends, shared by the generator processes."""
+    from harness.report.truth import TruthWriter
+
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from None
+    return TruthWriter(fd, f"format={spec.format} seed={spec.seed} baddata={spec.baddata:g}")
+
+
 def open_output(path: str | None):
     if path is None:
         return sys.stdout.buffer
@@ -100,13 +118,20 @@ def open_output(path: str | None):
 
 def list_formats() -> int:
     from generators import FORMATS
-    from generators.baddata import SEMANTIC
-    from generators.factory import LineFactory, LineSpec
+    from generators.baddata import BREAKS
+    from generators.factory import LineFactory
+    from generators.spec import LineSpec
+    from generators.world import MODEL
 
     for name in FORMATS:
         factory = LineFactory(LineSpec(format=name, seed=1))
         example = factory.render(0, 1).data.decode().rstrip("\n")
         print(f"{name:14} {factory.format.summary}\n{'':14} {example}")
         print(f"{'':14} bad-data kinds: {', '.join(factory.kinds)}\n")
-    print(f"semantic kinds ({', '.join(SEMANTIC)}) keep the line well-formed; the others make it unparseable.")
+    print("bad-data kinds, and which parsers each breaks:")
+    for kind, breaks in BREAKS.items():
+        print(f"  {kind:15} {breaks}")
+    print("\nwhat the data models:")
+    for line in MODEL:
+        print(f"  {line}")
     return 0

@@ -120,8 +120,8 @@ class Worker:
     of their speeds, not at twice the slower one's (with batches dealt out
     in turn, they did)."""
 
-    def __init__(self, factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int) -> None:
-        self.factory, self.shared, self.turn, self.fd = factory, shared, turn, fd
+    def __init__(self, factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int, truth: Any = None) -> None:
+        self.factory, self.shared, self.turn, self.fd, self.truth = factory, shared, turn, fd, truth
         self.lines = lines
         # --realtime: the wall clock the workers share (its memory is `shared`),
         # read at each claim into the window the factory stamps from.
@@ -165,21 +165,24 @@ class Worker:
         shared = self.shared
         if write_batch(self.fd, batch, shared):
             self.bad.update(batch.bad)
+            if self.truth is not None:  # in line order: the turn is still ours
+                self.truth.add(index * self.factory.spec.batch_lines, batch.marks)
         with self.turn:
             shared.next = index + 1
             self.turn.notify_all()
 
 
-def worker(factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int) -> dict[str, int]:
-    return Worker(factory, lines, shared, turn, fd).run()
+def worker(factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int, truth: Any = None) -> dict[str, int]:
+    return Worker(factory, lines, shared, turn, fd, truth).run()
 
 
 class OrderedOutput:
     """Write `lines` lines of `spec` (0: until Ctrl-C or a closed pipe) to
     `out`; `lines` and `bad` tell what was written, also after Ctrl-C."""
 
-    def __init__(self, spec: LineSpec, lines: int, processes: int, out: BinaryIO) -> None:
+    def __init__(self, spec: LineSpec, lines: int, processes: int, out: BinaryIO, truth: Any = None) -> None:
         self.spec, self.goal, self.processes, self.out = spec, lines, processes, out
+        self.truth = truth  # a harness.report.truth.TruthWriter: each written batch's bad lines
         self.lines = 0
         self.bad: Counter[str] = Counter()
         self.startup = 0.0  # seconds spent building the line factory
@@ -218,6 +221,8 @@ class OrderedOutput:
             if not write_batch(fd, batch, shared):
                 return
             self.bad.update(batch.bad)
+            if self.truth is not None:
+                self.truth.add(index * self.spec.batch_lines, batch.marks)
             progress(shared.lines)
 
     def _together(self, factory: LineFactory, shared: Shared, fd: int, progress: Callable[[int], None]) -> None:
@@ -230,7 +235,7 @@ class OrderedOutput:
             for rank in range(self.processes):
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                          args=(send, worker, factory, self.goal, shared, turn, fd))
+                                          args=(send, worker, factory, self.goal, shared, turn, fd, self.truth))
                 process.start()
                 send.close()
                 workers.append((receive, process))
