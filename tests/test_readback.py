@@ -100,3 +100,11 @@ def test_read_back_from_s3_objects_the_s3_sink_wrote(cli, aws_env, s3_bucket, tm
     assert done.returncode == 0, done.stderr.decode()
     found = json.loads(next(tmp_path.glob("adhoc/*.json")).read_text())["read_back"]
     assert (found["seen"], found["missing"], found["duplicated"]) == (10000, 0, 0)
+
+
+def test_a_profile_read_back_table_with_a_bad_url_names_the_file_and_line(cli, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\ndescription = "x"\n[load]\nlines = 10\n\n[[sinks]]\nname = "null"\n\n[read_back]\nurl = "ftp://x/y"\n')
+    done = cli("run", str(profile))
+    assert done.returncode == 2
+    assert f"{profile}:10: --read-back ftp://x/y: expected".encode() in done.stderr, done.stderr
