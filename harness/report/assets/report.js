@@ -21,6 +21,28 @@
     return String(+v.toPrecision(4));
   }
 
+  var METRIC_DASH = [undefined, [10, 3], [2, 3], [12, 3, 3, 3]];
+
+  function styles(lines) {
+    // One line group (a run, or a repetition or shard of one): a colour per
+    // metric. Several: a colour per group, so that base and new, or the
+    // shards, read apart; the metrics differ by dash.
+    var groups = [], metrics = [];
+    var keys = lines.map(function (line) {
+      var cut = line.label.lastIndexOf(" · ");
+      var key = {group: line.run + "/" + (cut < 0 ? "" : line.label.slice(0, cut)),
+                 metric: cut < 0 ? line.label : line.label.slice(cut + 3)};
+      if (groups.indexOf(key.group) < 0) groups.push(key.group);
+      if (metrics.indexOf(key.metric) < 0) metrics.push(key.metric);
+      return key;
+    });
+    return lines.map(function (line, i) {
+      var g = groups.indexOf(keys[i].group), m = metrics.indexOf(keys[i].metric);
+      if (groups.length < 2) return {color: PALETTE[m % PALETTE.length], dash: line.dash ? [6, 4] : undefined};
+      return {color: PALETTE[g % PALETTE.length], dash: line.dash ? [6, 4] : METRIC_DASH[m % METRIC_DASH.length]};
+    });
+  }
+
   function lineLabel(line) {
     // Side by side, each chart's caption names its run; overlaid, the legend does.
     if (data.layout === "side" || data.runs.length < 2) return line.label;
@@ -76,13 +98,14 @@
       return [x, line.y];
     });
     var aligned = uPlot.join(tables);
+    var looks = styles(lines);
     var series = [{label: xAxis(chart).label}].concat(lines.map(function (line, i) {
-      var s = {label: lineLabel(line), stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
-               scale: line.axis === 2 ? "y2" : "y", dash: line.dash ? [6, 4] : undefined,
+      var s = {label: lineLabel(line), stroke: looks[i].color, width: 1.5, spanGaps: true,
+               scale: line.axis === 2 ? "y2" : "y", dash: looks[i].dash,
                value: function (u, v) { return v == null ? "–" : unitLabel(line.axis === 2 ? chart.y2 : chart.y, v); }};
       if (chart.kind === "bars") {
         s.paths = uPlot.paths.bars({size: [0.8 / Math.max(n, 1), 80]});
-        s.fill = PALETTE[i % PALETTE.length];
+        s.fill = looks[i].color;
         s.points = {show: false};
       } else if (chart.kind === "rate") {
         s.points = {show: true, size: 6};
