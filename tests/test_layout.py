@@ -16,6 +16,11 @@ SINK_MAY_IMPORT = ("harness.errors", "harness.options", "harness.extras", "harne
 # Calls that start a process of the run (servers/ start external servers with
 # subprocess, which is their job; results ask git for the commit).
 STARTS_PROCESSES = ("Process", "fork", "Pool", "ProcessPoolExecutor", "forkserver")
+# Who may start other programs with subprocess, and why: servers/ run external
+# servers; cluster/ runs each shard as a `logstorm run --shard` subprocess
+# inside a Ray actor (so the run's processes stay outside Ray's workers);
+# report/results asks git for the commit.
+SUBPROCESS_ALLOWED = ("harness.servers", "harness.cluster", "harness.report.results")
 
 
 def _modules() -> dict[str, Path]:
@@ -97,6 +102,26 @@ def test_only_harness_run_starts_processes() -> None:
             if word in STARTS_PROCESSES:
                 starters.append(f"{name}: {word}(...) at line {node.lineno}")
     assert starters == []
+
+
+def test_only_servers_cluster_and_results_start_other_programs() -> None:
+    starters = []
+    for name, path in MODULES.items():
+        if name.startswith(SUBPROCESS_ALLOWED):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            called = node.func if isinstance(node, ast.Call) else None
+            if isinstance(getattr(called, "value", None), ast.Name) and called.value.id == "subprocess":
+                starters.append(f"{name}: subprocess.{called.attr}(...) at line {node.lineno}")
+    assert starters == []
+
+
+def test_the_cluster_starts_shards_as_commands_not_the_runs_processes() -> None:
+    """harness/cluster/ places `logstorm run --shard` commands; it never imports
+    the commands (cli/) nor the run's machinery (run/)."""
+    reaching = {name: sorted(d for d in deps if d.startswith(("harness.cli", "harness.run")))
+                for name, deps in GRAPH.items() if name.startswith("harness.cluster")}
+    assert {name: deps for name, deps in reaching.items() if deps} == {}
 
 
 def test_no_module_outside_tests_is_over_400_lines() -> None:

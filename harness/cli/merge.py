@@ -21,6 +21,12 @@ from typing import Sequence
 import orjson
 
 
+EXAMPLES = """\
+examples:
+  logstorm merge results/smoke/*.json -o merged.json
+  logstorm compare results/baselines/smoke.json merged.json
+"""
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("results", nargs="+", metavar="RESULT", help="the shards' result files (or earlier merges)")
     parser.add_argument("-o", "--output", required=True, metavar="MERGED.json", help="where to write the merged result")
@@ -46,15 +52,7 @@ def write(merged: dict, output: str | Path) -> None:
 
 
 def summarize(merged: dict, output: str | Path) -> None:
-    """One line for the whole, one per sink, one per shard that is not ok."""
-    shards = merged["shards"]
-    ok = sum(e["state"] == "ok" for e in shards)
-    print(f"merge: {len(shards)} shards ({ok} ok): {merged['totals']['generated']:,} lines in {merged['duration_s']:.2f} s "
-          f"({merged['throughput']['generated_per_s'] or 0:,.0f} lines/s)", file=sys.stderr)
-    for sink in merged["sinks"]:
-        p99 = sink["latency"]["publish"]["p99"]
-        latency = f"; latency p99 {p99 / 1000:.2f} ms" if p99 is not None else ""
-        print(f"  {sink['name']}: {sink['delivered']:,} delivered, {sink['failed']:,} failed{latency}", file=sys.stderr)
-    for error in merged["errors"]:
-        print(f"merge: error: {error}", file=sys.stderr)
-    print(f"result: {output}", file=sys.stderr)
+    from harness.report.merge import summary
+
+    for line in [*summary(merged), f"result: {output}"]:
+        print(line, file=sys.stderr)

@@ -149,10 +149,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.report.thresholds import check_sinks, failed, judge
     from harness.run.supervisor import supervise
 
-    if args.cluster is not None:
-        from harness.cluster.coordinator import run_on_cluster
-
-        return run_on_cluster(args)
     if getattr(args, "profile", None):
         profile = load(args)
         name, repeat, folder = profile.name, profile.repeat, args.results or profile.results
@@ -164,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
         resolved = redact({key: value for key, value in vars(args).items() if key not in ("results", "quiet", "threshold", *SHARD_KEYS)})
         thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
     check_sinks(thresholds, sinks)
+    if args.cluster is not None:
+        from harness.cluster.coordinator import run_on_cluster
+
+        # The shards get this command's own words, as typed after `run`.
+        return run_on_cluster(args, replace(specs(), quiet=args.quiet), name, folder, sys.argv[sys.argv.index("run") + 1:])
     shelf = result_shelf(args, name)
     if folder is not None:
         check_result_folder(folder, shelf)

@@ -66,6 +66,19 @@ def merge(named: Sequence[tuple[str, dict]], nodes: dict[int, str] | None = None
     return merged
 
 
+def summary(merged: dict) -> list[str]:
+    """What a user reads of a merge: the whole, each sink, each error."""
+    shards = merged["shards"]
+    ok = sum(e["state"] == "ok" for e in shards)
+    lines = [f"merge: {len(shards)} shards ({ok} ok): {merged['totals']['generated']:,} lines in {merged['duration_s']:.2f} s "
+             f"({merged['throughput']['generated_per_s'] or 0:,.0f} lines/s)"]
+    for sink in merged["sinks"]:
+        p99 = sink["latency"]["publish"]["p99"]
+        latency = f"; latency p99 {p99 / 1000:.2f} ms" if p99 is not None else ""
+        lines.append(f"  {sink['name']}: {sink['delivered']:,} delivered, {sink['failed']:,} failed{latency}")
+    return lines + [f"merge: error: {error}" for error in merged["errors"]]
+
+
 def fingerprints(merged: dict) -> list[tuple[int, int] | None]:
     """Per sink, the (count, sum) of the lines every shard delivered, for the
     sink's check of its target (--verify); None for a sink that keeps none."""
