@@ -8,10 +8,12 @@ the connection, and what is in flight fails with that.) At QoS 0 the broker ackn
 unacknowledged" and count as failed with that reason, never as delivered
 (--verify then says how many a subscriber read back).
 
-The paho client's network loop is driven here, in the producer's own
-thread: send() publishes while fewer than --in-flight messages await their
+paho connects (credentials, CONNACK); then the publish path is
+sinks/mqtt_wire.py on paho's socket, in the producer's own thread: send()
+publishes while fewer than --in-flight messages await their
 acknowledgement and otherwise waits on the socket for them (backpressure,
-never a spin). The broker acknowledges a client's messages in the order sent.
+never a spin). The broker acknowledges a client's messages in the order
+sent (MQTT 3.1.1, 4.6), so acknowledgements are counted, oldest first.
 """
 
 from __future__ import annotations
@@ -128,38 +130,31 @@ class MqttSink:
         self.index = index
         self.longest_send = options.delivery_timeout + CONNECT_TIMEOUT
         self.client = None
+        self.wire = None  # sinks.mqtt_wire.Wire, once connected
         self.broken = ""  # why the connection is gone, once it is
         self.published = 0
         self.settled = 0
-        self.sent: deque[list] = deque()  # [intended, lines not yet acked], oldest first
-        self.failures: list[Ack] = []
+        self.sent: deque[list] = deque()  # [intended, lines not yet settled], oldest first
+        self.unwritten: deque[list] = deque()  # QoS 0: [bytes written when done, lines], oldest first
         self.acks: list[Ack] = []
         self.last_ack = time.monotonic()
         self.count = 0
         self.sum = 0
-        self.written: deque[list] = deque()  # --verify: the lines in flight, [values, not yet settled]
+        self.in_flight: deque[list] = deque()  # --verify: [values, lines not yet settled], oldest first
 
     def open(self) -> None:
-        self.client = client(self.options, str(self.index))
-        # paho looks through every message in flight at each acknowledgement when it
-        # keeps a window itself (quadratic): the window is kept here instead.
-        self.client.max_inflight_messages_set(0)
-        connect(self.client, self.options)
-        self.client.on_publish = self._acknowledged
-        self.client.on_disconnect = self._disconnected
+        from sinks.mqtt_wire import Wire
 
-    def _disconnected(self, c, userdata, flags, code, properties) -> None:
-        self._break(f"connection lost: {code}")
+        self.client = client(self.options, str(self.index))
+        connect(self.client, self.options)
+        self.wire = Wire(self.client.socket(), self.options.topic, self.options.qos, KEEPALIVE)
 
     def _break(self, why: str) -> None:
         """Whatever awaits an acknowledgement now never gets one: failed, with `why`."""
         if not self.broken:
             self.broken = why
+        self.unwritten.clear()
         self._settle(self.published - self.settled, failed=self.broken)
-
-    def _acknowledged(self, c, userdata, mid: int, code, properties) -> None:
-        self.last_ack = time.monotonic()
-        self._settle(1, failed=UNACKNOWLEDGED if self.options.qos == 0 else "")
 
     def _settle(self, count: int, failed: str = "") -> None:
         """The oldest `count` messages in flight are settled."""
@@ -170,34 +165,26 @@ class MqttSink:
             self.acks.append(Ack(entry[0], 0, take, failed) if failed else Ack(entry[0], take))
             if self.options.verify:
                 # QoS 0 lines are not delivered, but a subscriber should have them all the same.
-                (self._fingerprint if failed in ("", UNACKNOWLEDGED) else self._forget)(take)
+                self._fingerprint(take, counted=failed in ("", UNACKNOWLEDGED))
             entry[1] -= take
             count -= take
             if not entry[1]:
                 self.sent.popleft()
 
-    def _fingerprint(self, count: int) -> None:
-        """--verify: the oldest `count` lines in flight were delivered."""
+    def _fingerprint(self, count: int, counted: bool) -> None:
+        """--verify: the oldest `count` lines in flight are settled; `counted`
+        if a subscriber should have them."""
         while count:
-            entry = self.written[0]
+            entry = self.in_flight[0]
             values, left = entry
             take = min(count, left)
-            done = values[len(values) - left:len(values) - left + take]
-            self.count += take
-            self.sum += fingerprint_sum(done)
+            if counted:
+                self.count += take
+                self.sum += fingerprint_sum(values[len(values) - left:len(values) - left + take])
             entry[1] -= take
             count -= take
             if not entry[1]:
-                self.written.popleft()
-
-    def _forget(self, count: int) -> None:
-        while count:
-            entry = self.written[0]
-            take = min(count, entry[1])
-            entry[1] -= take
-            count -= take
-            if not entry[1]:
-                self.written.popleft()
+                self.in_flight.popleft()
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
         values = data.split(b"\n")
@@ -214,15 +201,16 @@ class MqttSink:
                 start += len(part)
         if start < len(values):
             self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
+        self._serve(0)
 
     def _publish(self, values: list[bytes], intended: float) -> None:
         self.sent.append([intended, len(values)])
         if self.options.verify:
-            self.written.append([values, len(values)])
+            self.in_flight.append([values, len(values)])
         self.published += len(values)
-        publish, topic, qos = self.client.publish, self.options.topic, self.options.qos
-        for value in values:
-            publish(topic, value, qos)
+        written_at = self.wire.publish(values)
+        if self.options.qos == 0:
+            self.unwritten.append([written_at, len(values)])
 
     def _wait_for_room(self) -> int:
         """How many may be published now, serving the socket while none may;
@@ -234,17 +222,27 @@ class MqttSink:
             left = self.last_ack + self.options.delivery_timeout - time.monotonic()
             if left <= 0:
                 self._break(f"no acknowledgement within {self.options.delivery_timeout:g} s")
-                self.client.disconnect()
                 break
             self._serve(left)
         return 0
 
     def _serve(self, timeout: float) -> None:
-        if self.client.loop(timeout=max(0.0, timeout)) != 0 and not self.broken:
-            self._break("connection lost")
+        from sinks.mqtt_wire import Closed
+
+        try:
+            done = self.wire.serve(timeout)
+        except Closed as closed:
+            self._break(str(closed))
+            return
+        if done:
+            self.last_ack = time.monotonic()
+            self._settle(done)
+        while self.unwritten and self.unwritten[0][0] <= self.wire.written:  # QoS 0: handed to the kernel
+            self.last_ack = time.monotonic()
+            self._settle(self.unwritten.popleft()[1], failed=UNACKNOWLEDGED)
 
     def poll(self, timeout: float = 0.0) -> list[Ack]:
-        if self.client is not None and not self.broken:
+        if self.wire is not None and not self.broken:
             self._serve(0)
             deadline = time.monotonic() + timeout
             while not self.acks and self.published > self.settled and not self.broken \
@@ -254,16 +252,15 @@ class MqttSink:
         return acks
 
     def close(self, timeout: float) -> list[Ack]:
-        if self.client is None:
+        if self.wire is None:
             return []
         deadline = time.monotonic() + timeout
         while self.published > self.settled and not self.broken and (left := deadline - time.monotonic()) > 0:
             self._serve(left)
         if self.published > self.settled:
             self._break(f"no acknowledgement within the {timeout:g} s of closing")
-        self.client.on_disconnect = None
-        self.client.disconnect()
-        self.client = None
+        self.wire.close(min(1.0, timeout))
+        self.wire = self.client = None
         acks, self.acks = self.acks, []
         return acks
 

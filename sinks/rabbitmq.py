@@ -112,9 +112,16 @@ def connect(options: Options):
 
 
 def reason(error: BaseException) -> str:
-    """A pika exception as one line (several of them print as an empty string)."""
-    text = str(error) or repr(error)
-    return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
+    """A pika exception as one line: the innermost cause it wraps (pika nests
+    them: AMQPConnectionError(AMQPConnectorSocketConnectError(ConnectionRefusedError)))."""
+    while True:
+        inner = getattr(error, "exception", None) or (error.args[0] if error.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
 
 
 def check(options: Options) -> None:
@@ -127,7 +134,7 @@ def check(options: Options) -> None:
         if options.exchange:
             channel.exchange_declare(options.exchange, passive=True)
         if options.queue:
-            channel.queue_declare(options.queue, durable=True)
+            channel = _declare(connection, channel, options.queue)
             if options.exchange:
                 channel.queue_bind(options.queue, options.exchange, routing_key=options.routing_key)
     except pika.exceptions.ChannelClosedByBroker as error:
@@ -137,6 +144,23 @@ def check(options: Options) -> None:
     finally:
         if connection.is_open:
             connection.close()
+
+
+def _declare(connection, channel, queue: str):
+    """The queue as it is if it exists (whatever its arguments: declaring it
+    again with others is refused), else a new durable one. Returns a usable
+    channel (the broker closes the one whose passive declare found nothing)."""
+    import pika.exceptions
+
+    try:
+        channel.queue_declare(queue, passive=True)
+        return channel
+    except pika.exceptions.ChannelClosedByBroker as error:
+        if error.reply_code != 404:
+            raise
+    channel = connection.channel()
+    channel.queue_declare(queue, durable=True)
+    return channel
 
 
 def create(options: Options, producer: int, producers: int) -> RabbitSink:

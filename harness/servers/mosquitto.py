@@ -4,6 +4,7 @@ persisted. Starts in about 0.1 s.
 
     with Mosquitto() as broker:
         run_against(broker.host, broker.port)
+    with Mosquitto(users={"ann": secret}) as broker:     # those users only, no anonymous clients
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ READY_TIMEOUT = 10.0
 # dropped from (mosquitto's default holds 1,000 messages per client).
 CONFIG = """\
 listener {port} 127.0.0.1
-allow_anonymous true
 persistence false
 user {user}
 pid_file {folder}/mosquitto.pid
@@ -42,12 +42,16 @@ def binary() -> str:
 
 
 class Mosquitto:
-    def __init__(self) -> None:
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        self.users = dict(users or {})
         self.process: subprocess.Popen | None = None
         self.host = "127.0.0.1"
         self.port = 0
         self.log_path: Path | None = None
         self._dir: tempfile.TemporaryDirectory | None = None
+
+    def __repr__(self) -> str:  # the users' passwords stay out of any report
+        return f"Mosquitto({self.host}:{self.port or 'not started'}, users={sorted(self.users)})"
 
     @property
     def pid(self) -> int:
@@ -59,7 +63,7 @@ class Mosquitto:
         folder = Path(self._dir.name)
         self.port = free_port()
         config = folder / "mosquitto.conf"
-        config.write_text(CONFIG.format(port=self.port, user=getpass.getuser(), folder=folder))
+        config.write_text(CONFIG.format(port=self.port, user=getpass.getuser(), folder=folder) + self._access(folder))
         self.log_path = folder / "mosquitto.log"
         try:
             self.process = launch([binary(), "-c", str(config)], self.log_path, cwd=folder)
@@ -68,6 +72,19 @@ class Mosquitto:
             self.stop()
             raise
         return self
+
+    def _access(self, folder: Path) -> str:
+        """Anonymous clients, or only `users`: their passwords are hashed in
+        place by mosquitto_passwd -U (never on a command line)."""
+        if not self.users:
+            return "allow_anonymous true\n"
+        passwords = folder / "passwords"
+        passwords.touch(mode=0o600)
+        passwords.write_text("".join(f"{user}:{password}\n" for user, password in self.users.items()))
+        done = subprocess.run(["mosquitto_passwd", "-U", str(passwords)], capture_output=True, text=True, timeout=10)
+        if done.returncode != 0:
+            raise UserError(f"mosquitto_passwd could not hash the passwords: {done.stderr.strip() or done.returncode}")
+        return f"allow_anonymous false\npassword_file {passwords}\n"
 
     def stop(self) -> None:
         stop(self.process)

@@ -4,11 +4,15 @@ folder. Starts in about 7 s.
 
     with RabbitMQ() as server:
         run_against(server.url)          # amqp://guest:guest@127.0.0.1:PORT/
+    with RabbitMQ(user="ann", password=secret) as server:   # its only user
 
 /usr/sbin/rabbitmq-server switches to the rabbitmq user; the script it calls,
 /usr/lib/rabbitmq/bin/rabbitmq-server, runs as whoever starts it, with every
-path and port from the environment. The Erlang port mapper (epmd) it starts
-outlives it, detached: it is stopped by the PID listening on our epmd port.
+path and port from the environment. It is a shell that starts the Erlang
+VM (beam.smp) as its child: the server is that child, found by the PID
+listening on our AMQP port, and stopping or killing it ends the shell too.
+The Erlang port mapper (epmd) it starts outlives it, detached: it is stopped
+by the PID listening on our epmd port.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from harness.errors import UserError
 from harness.servers.local import free_port, launch, listening_pid, stop, stop_pid, wait_listening
@@ -28,8 +33,10 @@ EPMD_FIND_SECONDS = 2.0
 
 
 class RabbitMQ:
-    def __init__(self) -> None:
-        self.process: subprocess.Popen | None = None
+    def __init__(self, user: str = "guest", password: str = "guest") -> None:
+        self.user, self.password = user, password
+        self.process: subprocess.Popen | None = None  # the shell script
+        self.server_pid: int | None = None  # the Erlang VM it started
         self.port = 0
         self.epmd_port = 0
         self.log_path: Path | None = None
@@ -37,12 +44,17 @@ class RabbitMQ:
 
     @property
     def pid(self) -> int:
-        assert self.process is not None, "rabbitmq not started"
-        return self.process.pid
+        """The server's own process (the Erlang VM): the one to stop or kill."""
+        assert self.server_pid is not None, "rabbitmq not started"
+        return self.server_pid
+
+    def __repr__(self) -> str:  # the password stays out of any report
+        return f"RabbitMQ(127.0.0.1:{self.port or 'not started'}, user={self.user})"
 
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"  # guest may log in from loopback only
+        """With the password in it: for clients, never for printing."""
+        return f"amqp://{quote(self.user)}:{quote(self.password)}@127.0.0.1:{self.port}/"
 
     def start(self) -> RabbitMQ:
         if not Path(SCRIPT).exists():
@@ -54,6 +66,7 @@ class RabbitMQ:
         try:
             self.process = launch([SCRIPT], self.log_path, env=self._environment(folder), cwd=folder)
             wait_listening(self.process, self.port, READY_TIMEOUT, "rabbitmq-server", self.log_path)
+            self.server_pid = listening_pid(self.port)
         except BaseException:
             self.stop()
             raise
@@ -61,7 +74,9 @@ class RabbitMQ:
 
     def _environment(self, folder: Path) -> dict[str, str]:
         (folder / "enabled_plugins").write_text("[].\n")
-        (folder / "rabbitmq.conf").write_text("")
+        config = folder / "rabbitmq.conf"
+        config.write_text(f"default_user = {self.user}\ndefault_pass = {self.password}\n")
+        config.chmod(0o600)
         node = f"logstorm-{self.port}@localhost"
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -76,13 +91,15 @@ class RabbitMQ:
             "RABBITMQ_LOG_BASE": str(folder / "log"),
             "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
-            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_CONFIG_FILE": str(config),
         }
 
     def stop(self) -> None:
-        """The server by our child's PID, then the epmd it started, by the PID
-        listening on its port (found before the server stops: it may be slow to appear)."""
+        """The Erlang VM by its PID (SIGTERM: it stops in about a second),
+        the shell that started it, then the epmd it started, by the PID
+        listening on its port (found first: it may be slow to appear)."""
         epmd = self._epmd_pid()
+        stop_pid(self.server_pid)
         stop(self.process)
         stop_pid(epmd)
         if self._dir is not None:

@@ -1,0 +1,136 @@
+"""Publishing MQTT 3.1.1 fast, on the socket a paho client connected.
+
+paho spends about 100 µs of Python per QoS 1 message here (an object, a
+lock and a send() per message, a decode per PUBACK); mosquitto_pub manages
+70,000 messages/s on the same machine. So once paho has connected (CONNECT,
+CONNACK, credentials), the publish path is this: a send's PUBLISH packets
+built into one buffer and written as the socket takes them, and the
+broker's answers read in bulk: PUBACK (QoS 1), PUBREC then PUBCOMP (QoS 2,
+with our PUBREL between), PINGRESP. paho never reads that socket again.
+"""
+
+from __future__ import annotations
+
+import functools
+import select
+import struct
+import time
+
+PUBACK, PUBREC, PUBCOMP, PINGRESP = 0x40, 0x50, 0x70, 0xD0
+PUBREL = 0x62
+PINGREQ = b"\xc0\x00"
+DISCONNECT = b"\xe0\x00"
+SHORT = struct.Struct(">H")
+
+
+class Closed(Exception):
+    """The connection is gone; the message says why."""
+
+
+@functools.lru_cache(maxsize=16384)
+def remaining_length(n: int) -> bytes:
+    """MQTT's variable-length integer (cached: lines come in a few hundred lengths)."""
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class Wire:
+    def __init__(self, sock, topic: str, qos: int, keepalive: float) -> None:
+        self.sock = sock
+        self.sock.setblocking(False)
+        self.qos = qos
+        self.first = bytes([0x30 | qos << 1])
+        self.topic = SHORT.pack(len(topic.encode())) + topic.encode()
+        self.keepalive = keepalive
+        self.out = bytearray()
+        self.inbox = bytearray()
+        self.next_id = 0
+        self.last_write = time.monotonic()
+        self.written = 0  # bytes handed to the kernel so far
+        self.queued = 0  # bytes ever put in `out`
+
+    def publish(self, values: list[bytes]) -> int:
+        """Queue PUBLISH packets for `values`; returns the byte count after
+        which they are all written (compare with `written`)."""
+        first, topic, qos = self.first, self.topic, self.qos
+        pieces = []
+        ident = self.next_id
+        for value in values:
+            if qos:
+                ident = ident % 65535 + 1  # 1..65535: 0 is not a packet id
+                pieces += (first, remaining_length(len(topic) + 2 + len(value)), topic, SHORT.pack(ident), value)
+            else:
+                pieces += (first, remaining_length(len(topic) + len(value)), topic, value)
+        self.next_id = ident
+        data = b"".join(pieces)
+        self.out += data
+        self.queued += len(data)
+        return self.queued
+
+    def serve(self, timeout: float) -> int:
+        """Write what the socket takes, read what came; wait at most
+        `timeout` for either. Returns how many messages the broker finished
+        acknowledging (PUBACK, or PUBCOMP at QoS 2). Raises Closed."""
+        if time.monotonic() - self.last_write > self.keepalive / 2 and not self.out:
+            self.out += PINGREQ
+            self.queued += len(PINGREQ)
+        readable, writable, _ = select.select([self.sock], [self.sock] if self.out else [], [], max(0.0, timeout))
+        if writable:
+            self._write()
+        return self._read() if readable else 0
+
+    def _write(self) -> None:
+        try:
+            sent = self.sock.send(self.out)
+        except BlockingIOError:
+            return
+        except OSError as error:
+            raise Closed(f"connection lost: {error.strerror or error}") from None
+        del self.out[:sent]
+        self.written += sent
+        self.last_write = time.monotonic()
+
+    def _read(self) -> int:
+        try:
+            data = self.sock.recv(1 << 16)
+        except BlockingIOError:
+            return 0
+        except OSError as error:
+            raise Closed(f"connection lost: {error.strerror or error}") from None
+        if not data:
+            raise Closed("connection closed by the broker")
+        inbox = self.inbox
+        inbox += data
+        done, at = 0, 0
+        # Every packet a broker sends a publisher is four bytes or two (PINGRESP).
+        while at + 2 <= len(inbox):
+            kind = inbox[at] & 0xF0
+            size = 2 + inbox[at + 1]
+            if at + size > len(inbox):
+                break
+            if kind == PUBACK or kind == PUBCOMP:
+                done += 1
+            elif kind == PUBREC:
+                self.out += bytes((PUBREL, 2)) + inbox[at + 2:at + 4]
+                self.queued += 4
+            elif kind != PINGRESP:
+                raise Closed(f"unexpected packet type {kind >> 4} from the broker")
+            at += size
+        del inbox[:at]
+        return done
+
+    def close(self, timeout: float) -> None:
+        """Write what is left and DISCONNECT, within `timeout`."""
+        self.out += DISCONNECT
+        deadline = time.monotonic() + timeout
+        try:
+            while self.out and time.monotonic() < deadline:
+                if select.select([], [self.sock], [], max(0.0, deadline - time.monotonic()))[1]:
+                    self._write()
+        except Closed:
+            pass
+        self.sock.close()
