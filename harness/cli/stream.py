@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 from harness.errors import RunFailed
 from harness.options import number
 from harness.sources.files import InputError
+from harness.cli.replaying import add_replay, replay
 from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
 
 
@@ -26,6 +27,7 @@ examples:
   generate -l apache -i 100000 | stream kafka --broker localhost:9092 --topic t
   stream kafka --broker localhost:9092 --topic t -r 500 apache.log
   stream file --path out/ -s schedule.json apache.log    # {"update_interval": 3, "schedule": [10, 20, 5]}
+  stream kafka --broker localhost:9092 --topic t --replay --speed 60 access.log   # an hour in a minute
 """
 
 def sink_names(argv: Sequence[str]) -> list[str]:
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("sink", help=f"where to deliver: {', '.join(known())} (file = filesystem)")
     parser.add_argument("files", nargs="*", default=["-"], metavar="FILE", help="input files, plain or .gz, or s3://bucket/prefix (default: stdin)")
     add_pacing(parser, short=True)
+    add_replay(parser)
     parser.add_argument("-n", "--lines", type=number(int, 0), default=0, help="stop after this many lines (default: all)")
     parser.add_argument("-P", "--producers", type=number(int, 1, 64), default=1, help="producer processes (default 1)")
     parser.add_argument("--endpoint-url", default=None, help="AWS-compatible endpoint for s3:// inputs and the s3/kinesis sinks (default: AWS_ENDPOINT_URL)")
@@ -55,10 +58,13 @@ def run(args: argparse.Namespace) -> int:
 
     paths = tuple(args.files or ["-"])
     check_inputs(paths, args.endpoint_url)
-    spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
-                   rate=args.rate, schedule=schedule_of(args), quiet=args.quiet)
     broken: list[InputError] = []
-    outcome = supervise(spec, until_broken(read_chunks(paths, args.endpoint_url), broken))
+    chunks, schedule, start_at = until_broken(read_chunks(paths, args.endpoint_url), broken), schedule_of(args), None
+    if args.replay:
+        schedule, start_at, chunks = replay(args, chunks)
+    spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
+                   rate=args.rate, schedule=schedule, quiet=args.quiet, start_at=start_at)
+    outcome = supervise(spec, chunks)
     if broken:
         raise RunFailed(f"{broken[0]} (after reading {outcome.totals.generated:,} lines)")
     report("stream", outcome)
