@@ -82,7 +82,7 @@ def test_finds_the_ceiling_of_a_throttled_sink_within_10_percent(tmp_path):
 
 
 def test_no_rate_that_holds_exits_3(tmp_path):
-    done = find_rate(tmp_path, "--slo", "p99 < 1us", "--from", "1000", "--step-seconds", "1")
+    done = find_rate(tmp_path, "--slo", "p99 < 1us", "--from", "1000", "--step-seconds", "2")
     assert done.returncode == 3, done.stderr.decode()
     assert "no rate tried held" in done.stdout.decode()
     assert written(tmp_path)["find_rate"]["answer"] is None
@@ -102,7 +102,7 @@ def test_ctrl_c_reports_the_best_rate_so_far(tmp_path):
     profile = tmp_path / "throttled.toml"
     profile.write_text(PROFILE)
     process = subprocess.Popen([sys.executable, "-m", "harness", "find-rate", str(profile), "--slo", "p99 < 10s",
-                                "--from", "1000", "--step-seconds", "1", "--results", str(tmp_path / "results")],
+                                "--from", "1000", "--step-seconds", "2", "--results", str(tmp_path / "results")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
                                env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
     try:

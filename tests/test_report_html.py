@@ -40,32 +40,41 @@ def runs(tmp_path_factory) -> tuple[Path, Path]:
     return real_run(folder / "a", 1), real_run(folder / "b", 2)
 
 
-def open_in_chromium(page_path: Path, screenshot: Path) -> dict:
-    """Load the page from its file; what the browser saw."""
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for the module's pages (each gets a fresh page)."""
     from playwright.sync_api import sync_playwright
 
-    seen: dict = {"errors": [], "requests": []}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("request", lambda r: r.url != page_path.as_uri() and seen["requests"].append(r.url))
-            page.goto(page_path.as_uri(), wait_until="load")
-            page.wait_for_function("document.body.dataset.chartsDrawn !== undefined", timeout=10_000)
-            seen["charts"] = page.evaluate("""() => [...document.querySelectorAll('.chart')].map(box => {
-                const canvas = box.querySelector('canvas');
-                if (!canvas || !canvas.width || !canvas.height) return {title: box.dataset.chart, inked: 0};
-                const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-                let inked = 0;
-                for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) inked++;
-                return {title: box.dataset.chart, inked};
-            })""")
-            seen["empty"] = page.evaluate("document.querySelectorAll('.chart.empty').length")
-            page.screenshot(path=str(screenshot), full_page=False)
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def open_in_chromium(browser, page_path: Path, screenshot: Path) -> dict:
+    """Load the page from its file; what the browser saw."""
+    seen: dict = {"errors": [], "requests": []}
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+        page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+        page.on("request", lambda r: r.url != page_path.as_uri() and seen["requests"].append(r.url))
+        page.goto(page_path.as_uri(), wait_until="load")
+        page.wait_for_function("document.body.dataset.chartsDrawn !== undefined", timeout=10_000)
+        seen["charts"] = page.evaluate("""() => [...document.querySelectorAll('.chart')].map(box => {
+            const canvas = box.querySelector('canvas');
+            if (!canvas || !canvas.width || !canvas.height) return {title: box.dataset.chart, inked: 0};
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let inked = 0;
+            for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) inked++;
+            return {title: box.dataset.chart, inked};
+        })""")
+        seen["empty"] = page.evaluate("document.querySelectorAll('.chart.empty').length")
+        page.screenshot(path=str(screenshot), full_page=False)
+    finally:
+        page.close()
     return seen
 
 
@@ -75,14 +84,14 @@ def check_page(seen: dict, charts: int) -> None:
     assert all(chart["inked"] > 500 for chart in seen["charts"]), seen["charts"]
 
 
-def test_report_of_a_real_run_draws_every_chart_offline(runs, tmp_path):
+def test_report_of_a_real_run_draws_every_chart_offline(browser, runs, tmp_path):
     page = tmp_path / "report.html"
     done = run_cli("report", str(runs[0]), "-o", str(page))
     assert done.returncode == 0, done.stderr.decode()
     text = page.read_text()
     assert "http://" not in text.replace("http://www.w3.org", "") and "https://cdn" not in text
     assert "null.p50 &lt; 1us" in text and "FAILED" in text  # the thresholds and their outcome
-    seen = open_in_chromium(page, tmp_path / "report.png")
+    seen = open_in_chromium(browser, page, tmp_path / "report.png")
     # per sink (null, filesystem): rate, latency over time, by percentile, failures and lag; bad lines; ring fill
     check_page(seen, charts=10)
     assert {"bad lines by kind", "null: latency by percentile", "filesystem: target and achieved rate"} <= \
@@ -92,13 +101,13 @@ def test_report_of_a_real_run_draws_every_chart_offline(runs, tmp_path):
         shutil.copy(tmp_path / "report.png", os.environ["LOGSTORM_REPORT_SCREENSHOT"])
 
 
-def test_compare_as_html_puts_the_charts_side_by_side_with_the_verdicts(runs, tmp_path):
+def test_compare_as_html_puts_the_charts_side_by_side_with_the_verdicts(browser, runs, tmp_path):
     done = run_cli("compare", str(runs[0]), str(runs[1]), "--format", "html")
     assert done.returncode == 0, done.stderr.decode()
     page = tmp_path / "compare.html"
     page.write_bytes(done.stdout)
     assert b"<h2>Verdicts</h2>" in done.stdout and b"throughput" in done.stdout
-    seen = open_in_chromium(page, tmp_path / "compare.png")
+    seen = open_in_chromium(browser, page, tmp_path / "compare.png")
     check_page(seen, charts=20)  # each of the ten charts once per side
     assert seen["empty"] == 0
 
@@ -127,7 +136,7 @@ def sharded_run(folder: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_report_of_a_merged_run_draws_each_shard_beside_the_total(tmp_path):
+def test_report_of_a_merged_run_draws_each_shard_beside_the_total(browser, tmp_path):
     page = tmp_path / "sharded.html"
     done = run_cli("report", *map(str, sharded_run(tmp_path)), "-o", str(page))
     assert done.returncode == 0, done.stderr.decode()
@@ -135,20 +144,20 @@ def test_report_of_a_merged_run_draws_each_shard_beside_the_total(tmp_path):
     assert "<h3>Shards</h3>" in text and text.count("<h2>") == 2  # one run (the merge) and the charts
     labels = set(re.findall(r'"label":"([^"]+)"', text))
     assert {"total · achieved", "shard 0 · achieved", "shard 1 · achieved"} <= labels
-    seen = open_in_chromium(page, tmp_path / "sharded.png")
+    seen = open_in_chromium(browser, page, tmp_path / "sharded.png")
     check_page(seen, charts=5)  # null: rate, latency over time, by percentile, failures and lag; ring fill (no bad lines)
 
 
-def test_report_of_find_rate_charts_latency_against_rate(tmp_path):
+def test_report_of_find_rate_charts_latency_against_rate(browser, tmp_path):
     profile = tmp_path / "null.toml"
     profile.write_text('[profile]\ndescription = "null"\n\n[load]\nduration = 1\nseed = 2\n\n[[sinks]]\nname = "null"\n')
-    done = run_cli("find-rate", str(profile), "--slo", "p99 < 10s", "--from", "2000", "--to", "4000", "--step-seconds", "1",
+    done = run_cli("find-rate", str(profile), "--slo", "p99 < 10s", "--from", "2000", "--to", "4000", "--step-seconds", "2",
                    "--results", str(tmp_path / "results"))
     assert done.returncode == 0, done.stderr.decode()
     page = tmp_path / "find-rate.html"
     done = run_cli("report", str(next((tmp_path / "results" / "null-find-rate").glob("*.json"))), "-o", str(page))
     assert done.returncode == 0, done.stderr.decode()
     assert "highest sustained rate: 4,000 lines/s" in page.read_text()
-    seen = open_in_chromium(page, tmp_path / "find-rate.png")
+    seen = open_in_chromium(browser, page, tmp_path / "find-rate.png")
     check_page(seen, charts=6)  # find-rate, null's four, ring fill
     assert seen["charts"][0]["title"].startswith("find-rate:")

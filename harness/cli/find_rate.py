@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
                         help="the first rate tried, lines/s (default 1000)")
     parser.add_argument("--to", dest="ceiling", type=number(float, 0, low_open=True), default=None, metavar="RATE",
                         help="the highest rate tried (default: no limit)")
-    parser.add_argument("--step-seconds", type=number(float, 1), default=5.0, metavar="S", help="length of each step (default 5 s)")
+    parser.add_argument("--step-seconds", type=number(float, 2), default=5.0, metavar="S",
+                        help="length of each step, at least 2 s: the achieved rate is that of the seconds after the first (default 5 s)")
     parser.add_argument("--results", default=None, metavar="DIR", help="folder for the result file (default: the profile's, results/)")
     add_set_argument(parser)
 
