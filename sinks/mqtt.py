@@ -19,6 +19,7 @@ sent (MQTT 3.1.1, 4.6), so acknowledgements are counted, oldest first.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from contextlib import ExitStack
@@ -277,8 +278,9 @@ VERIFY_IDLE_SECONDS = 10.0
 
 
 class Subscriber:
-    """Subscribed to --topic (at --qos) before the run, on paho's own network
-    thread, counting what arrives: count and fingerprint sum."""
+    """Subscribed to --topic (at --qos) before the run, then read on a thread
+    of its own (sinks/mqtt_wire.py's Reader), counting what arrives: count
+    and fingerprint sum."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -286,12 +288,16 @@ class Subscriber:
         self.count = 0
         self.sum = 0
         self.last = time.monotonic()
+        self.problem = ""
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def start(self) -> Subscriber:
+        from sinks.mqtt_wire import Reader
+
         connect(self.client, self.options)
         granted: list = []
         self.client.on_subscribe = lambda c, userdata, mid, codes, properties: granted.extend(codes)
-        self.client.on_message = self._arrived
         self.client.subscribe(self.options.topic, self.options.qos)
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while not granted and time.monotonic() < deadline:
@@ -300,25 +306,40 @@ class Subscriber:
             self.client.disconnect()
             raise UserError(f"the MQTT broker at {self.options.where()} refused a subscription to "
                             f"{self.options.topic} (for --verify): {granted[0] if granted else 'no answer'}")
-        self.client.loop_start()
+        reader = Reader(self.client.socket(), self._arrived, KEEPALIVE)
+        self.thread = threading.Thread(target=self._read, args=(reader,), name="mqtt-verify", daemon=True)
+        self.thread.start()
         return self
 
-    def _arrived(self, c, userdata, message) -> None:
-        self.count += 1
-        self.sum += fingerprint_sum([message.payload])
+    def _read(self, reader) -> None:
+        from sinks.mqtt_wire import Closed
+
+        try:
+            while not self.stopping.is_set():
+                reader.serve(0.1)
+        except Closed as closed:
+            self.problem = str(closed)
+
+    def _arrived(self, payloads: list[bytes]) -> None:
+        self.count += len(payloads)
+        self.sum += fingerprint_sum(payloads)
         self.last = time.monotonic()
 
     def wait(self, expected: int, idle: float) -> None:
         """Until `expected` have come and nothing more for SETTLE, or nothing came for `idle`."""
-        while True:
+        while not self.problem:
             quiet = time.monotonic() - self.last
             if quiet > (SETTLE if self.count >= expected else idle):
                 return
             time.sleep(0.1)
 
     def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=2)
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
 
 
 def prepare(options: Options, resources: ExitStack) -> Options:
@@ -346,6 +367,8 @@ def after_run(options: Options, delivered: int, fingerprints: list, started: flo
                    f"the subscriber to {options.topic}")
     if options.qos == 0:
         return True, f"QoS 0: {subscriber.count:,} of the {expected:,} lines sent, unacknowledged, were read back"
+    if subscriber.problem:
+        return False, f"verify: the subscriber to {options.topic} lost its connection: {subscriber.problem}"
     return result.ok, result.message.replace("are in the subscriber", "reached the subscriber")
 
 

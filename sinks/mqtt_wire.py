@@ -134,3 +134,84 @@ class Wire:
         except Closed:
             pass
         self.sock.close()
+
+
+PUBLISH, PUBREL_IN = 0x30, 0x60
+
+
+class Reader:
+    """The --verify subscriber's socket, once paho has subscribed on it:
+    every PUBLISH's payload goes to `arrived`, answered as its QoS wants
+    (PUBACK; PUBREC, then PUBCOMP for the broker's PUBREL). paho reads one
+    packet per pass of its loop, about 2,000 messages/s here; this reads
+    whatever came."""
+
+    def __init__(self, sock, arrived, keepalive: float) -> None:
+        self.sock = sock
+        self.sock.setblocking(False)
+        self.arrived = arrived  # called with a list of payloads
+        self.keepalive = keepalive
+        self.inbox = bytearray()
+        self.out = bytearray()
+        self.last_write = time.monotonic()
+
+    def serve(self, timeout: float) -> None:
+        """One pass: answer, read, hand payloads over. Raises Closed."""
+        if time.monotonic() - self.last_write > self.keepalive / 2 and not self.out:
+            self.out += PINGREQ
+        readable, writable, _ = select.select([self.sock], [self.sock] if self.out else [], [], timeout)
+        if writable:
+            try:
+                sent = self.sock.send(self.out)
+            except BlockingIOError:
+                sent = 0
+            except OSError as error:
+                raise Closed(f"connection lost: {error.strerror or error}") from None
+            del self.out[:sent]
+            self.last_write = time.monotonic()
+        if readable:
+            self._read()
+
+    def _read(self) -> None:
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as error:
+            raise Closed(f"connection lost: {error.strerror or error}") from None
+        if not data:
+            raise Closed("connection closed by the broker")
+        inbox = self.inbox
+        inbox += data
+        payloads, at = [], 0
+        while True:
+            size, start = _length(inbox, at + 1)
+            if start is None or start + size > len(inbox):
+                break
+            kind, qos = inbox[at] & 0xF0, (inbox[at] >> 1) & 3
+            if kind == PUBLISH:
+                body = start + 2 + SHORT.unpack_from(inbox, start)[0]
+                if qos:
+                    ident = bytes(inbox[body:body + 2])
+                    self.out += (b"\x40\x02" if qos == 1 else b"\x50\x02") + ident
+                    body += 2
+                payloads.append(bytes(inbox[body:start + size]))
+            elif kind == PUBREL_IN:
+                self.out += b"\x70\x02" + inbox[start:start + 2]
+            at = start + size
+        del inbox[:at]
+        if payloads:
+            self.arrived(payloads)
+
+
+def _length(data: bytearray, at: int) -> tuple[int, int | None]:
+    """(remaining length, where the packet's rest starts), or (0, None) if not all here yet."""
+    value, shift = 0, 0
+    while at < len(data):
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+    return 0, None

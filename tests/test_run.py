@@ -106,7 +106,7 @@ def test_plan_prints_the_processes_and_rings():
     assert "generator-0" in text and "generator-1" in text and "producer-null-1" in text and "metrics" in text
 
 
-HEAVY = ("numpy", "confluent_kafka", "boto3", "botocore", "rich", "redis", "nats", "ray")
+HEAVY = ("numpy", "confluent_kafka", "boto3", "botocore", "rich", "redis", "nats", "ray", "pika", "paho")
 # What each command may load of the heavy modules (each costs tens to
 # hundreds of milliseconds of start-up): only what its work needs.
 NEEDS = [
