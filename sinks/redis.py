@@ -152,8 +152,17 @@ class RedisSink(Synchronous):
             head += b"$%d\r\n%b\r\n" % (len(STAMP), STAMP) + b"$%d\r\n%b\r\n" % (len(stamp), stamp)
         head += b"$%d\r\n%b\r\n" % (len(FIELD), FIELD)
         payload = b"".join([b"%b$%d\r\n%b\r\n" % (head, len(value), value) for value in values])
+        try:
+            self._socket()
+        except OSError as error:
+            self.acks.add(intended, 0, len(values), f"cannot connect to {self.options.where}: {_reason(error, 0)}")
+            return
+        except NoReply as error:
+            self.acks.add(intended, 0, len(values), str(error))
+            return
         failed, replied, cause = self._pipeline(payload, len(values))
-        self.acks.add(intended, replied - sum(failed.values()))
+        if replied > sum(failed.values()):
+            self.acks.add(intended, replied - sum(failed.values()))
         for reason, count in failed.items():
             self.acks.add(intended, 0, count, reason)
         if len(values) > replied:
@@ -232,7 +241,11 @@ class RedisSink(Synchronous):
             sock = socket.create_connection((self.options.host, self.options.port), timeout=CONNECT_TIMEOUT)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock, self.pending = sock, b""
-            self._log_in()
+            try:
+                self._log_in()
+            except BaseException:
+                self._disconnect()
+                raise
         return self.sock
 
     def _log_in(self) -> None:
@@ -277,7 +290,7 @@ class RedisSink(Synchronous):
 
 def _reason(error: Exception, timeout: float) -> str:
     if isinstance(error, TimeoutError):
-        return f"none within {timeout:g} s (the server may have stored some)"
+        return f"none within {timeout:g} s (the server may have stored some)" if timeout else "timed out"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, OSError):
