@@ -190,7 +190,7 @@ def test_bad_schedule_step_names_its_line(tmp_path):
 
 
 def test_a_missing_profile_lists_the_named_ones():
-    with pytest.raises(UserError, match=r"no profile 'smok': not a file, nor a named profile \(bad-data, .*smoke\)"):
+    with pytest.raises(UserError, match=r"no profile 'smok': not a file, nor a named profile \(bad-data, .*smoke[,)]"):
         load_profile("smok")
 
 

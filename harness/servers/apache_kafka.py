@@ -37,7 +37,7 @@ ARTIFACTS = [("org.apache.kafka", name, VERSION) for name in ("kafka_2.13", "kaf
 # Kafka logs through SLF4J; without a binding its errors (a port in use...) go nowhere.
 ARTIFACTS.append(("org.apache.logging.log4j", "log4j-slf4j-impl", "2.25.5"))
 FETCH_HINT = "run `logstorm broker --kind apache --fetch`"
-READY_TIMEOUT = 90.0  # two JVM starts (format, then the server): about 6 s idle, much more on a busy 2-core machine
+READY_TIMEOUT = 120.0  # two JVM starts (format, then the server): about 6 s idle, 30-50 s on a 2-core machine at load 15
 MECHANISMS = ("PLAIN", "SCRAM-SHA-512")
 # The heap and GC of kafka-server-start.sh; direct buffers bounded too, so resident memory stays well under 2 GB.
 JVM_FLAGS = ("-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
