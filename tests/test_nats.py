@@ -97,3 +97,10 @@ def test_a_wrong_password_is_named_and_never_printed(nats_server):
                    "--lines", "1", "--quiet")
     stderr = done.stderr.decode()
     assert done.returncode == 2 and "Authorization Violation" in stderr and "wrong-pw" not in stderr, stderr
+
+
+def test_the_shipped_profile_runs_against_a_server_and_verifies(shared_nats, tmp_path):
+    done = run_cli("run", "nats", "--set", f"sinks.0.servers={shared_nats.url}", "--set", "load.lines=5000",
+                   "--results", str(tmp_path), "--quiet")
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "verified: all 5,000 delivered lines are in stream LOGSTORM_DEMO" in stderr, stderr

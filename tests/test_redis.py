@@ -106,3 +106,10 @@ def test_a_missing_or_wrong_password_is_named_and_never_printed(redis_server):
         done = run_cli("run", "--sink", "redis", "--url", url, "--lines", "1", "--quiet")
         stderr = done.stderr.decode()
         assert done.returncode == 2 and "refused to log in" in stderr and "wrong-password" not in stderr, stderr
+
+
+def test_the_shipped_profile_runs_against_a_server_and_verifies(shared_redis, tmp_path):
+    done = run_cli("run", "redis", "--set", f"sinks.0.url={shared_redis.url}", "--set", "load.lines=5000",
+                   "--results", str(tmp_path), "--quiet")
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "verified: all 5,000 delivered lines are in stream logstorm-demo" in stderr, stderr
