@@ -4,8 +4,10 @@ only when asked for."""
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from generators.format import Format
+if TYPE_CHECKING:  # importing the base class would load numpy for every caller
+    from generators.format import Format
 
 FORMATS = {
     "apache": "generators.apache:ApacheCombined",

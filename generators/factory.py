@@ -17,29 +17,10 @@ from generators import format_class
 from generators.baddata import KINDS, Line, select
 from generators.clock import Clock, SimulatedClock, WallClock
 from generators.ids import ENTITIES, unique_chunks
+from generators.spec import LineSpec
 from generators.template import Gather, Piece, Template, pieces
 from generators.traffic import sample, time_indices
 from generators.world import build_world
-
-BATCH_LINES = 4096
-DEFAULT_START = "2026-01-01T00:00:00+00:00"
-
-
-@dataclass(frozen=True)
-class LineSpec:
-    """What to generate; everything that decides the bytes."""
-
-    format: str = "apache"
-    seed: int = 0
-    baddata: float = 0.0  # percent of lines corrupted
-    kinds: tuple[str, ...] | None = None  # bad-data kinds; None: all the format has
-    realtime: bool = False
-    start: str = DEFAULT_START  # simulated clock: when the first line happens
-    clock_rate: float = 1000.0  # simulated clock: lines per simulated second
-    timezone: str = "UTC"
-    bot_share: float = 0.08
-    batch_lines: int = BATCH_LINES
-
 
 # A corrupted line: its row in the batch, its kind, its bytes (newline included).
 Mark = tuple[int, str, bytes]

@@ -117,7 +117,7 @@ def load(args: argparse.Namespace):
 
 
 def spec_from_flags(args: argparse.Namespace) -> RunSpec:
-    from generators.factory import LineSpec
+    from generators.spec import LineSpec
     from harness.cli.generate import check_spec
 
     seed = args.seed if args.seed is not None else secrets.randbits(32)

@@ -29,6 +29,7 @@ from typing import Any, Mapping, Sequence
 
 from importlib.resources import files
 
+from generators.spec import DEFAULT_START
 from harness.load import schedule as shapes
 from harness.errors import UserError
 from harness.profiles.keys import FOREVER, Key, Where, normalized, read_table, toml_text
@@ -104,7 +105,7 @@ class Load:
     schedule: ScheduleSpec | None = None
     timezone: str = "UTC"
     realtime: bool = False
-    start: str = "2026-01-01T00:00:00+00:00"  # generators.factory.DEFAULT_START (importing it loads numpy)
+    start: str = DEFAULT_START
     clock_rate: float = 1000.0
     bot_share: float = 0.08
     ring_mib: float = 8.0
@@ -133,7 +134,7 @@ class Profile:
         return None if self.load.rate is None else shapes.constant(self.load.rate)
 
     def to_runspec(self) -> RunSpec:
-        from generators.factory import LineSpec
+        from generators.spec import LineSpec
 
         load = self.load
         line_spec = LineSpec(format=load.format, seed=load.seed, baddata=load.baddata, kinds=load.baddata_kinds,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from generators.factory import LineSpec
+from generators.spec import LineSpec
 
 DEFAULT_RING_BYTES = 8 << 20
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from typing import Any, Iterable
 
-from generators.factory import LineSpec
+from generators.spec import LineSpec
 from harness.run.accounting import account
 from harness.run.child import run_child
 from harness.run.controls import WAIT_SLICE, Controls

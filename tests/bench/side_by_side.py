@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,8 @@ def wheel_librdkafka(folder: Path) -> Path:
 
 
 class Bench:
+    broker = EmbeddedBroker  # what once() starts fresh for each measurement (apache_side_by_side.py: Apache Kafka)
+
     def __init__(self, folder: Path, lines: int) -> None:
         self.lines = lines
         self.file = folder / f"apache-{lines}.log"
@@ -88,21 +91,26 @@ class Bench:
                                                              "--broker", b, "--topic", TOPIC, "-q", "--results", "/tmp/logstorm-bench-results"),
         }
 
-    def once(self, name: str, make: Callable[[str], list[str] | str]) -> float | str:
-        """Lines/s of one whole command on a fresh broker, or why not."""
-        with EmbeddedBroker() as broker:
+    def once(self, name: str, make: Callable[[str], list[str] | str]) -> tuple[float, float] | str:
+        """(lines/s, CPU seconds per million lines) of one whole command on a
+        fresh broker, or why not. The CPU is the command's own (all its
+        processes, the broker's not included): on a shared machine it moves
+        less than the wall time, and it says where the time goes."""
+        with self.broker() as broker:
             command = make(broker.bootstrap)
             env = self.kcat_env if name.startswith("kcat") else self.env
+            before = _children_cpu()
             started = time.perf_counter()
             done = subprocess.run(command, shell=isinstance(command, str), env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             seconds = time.perf_counter() - started
+            cpu = _children_cpu() - before
             if done.returncode != 0:
                 return f"failed (status {done.returncode}): {done.stderr.strip()[-200:]}"
             arrived = self.count_back(broker.bootstrap)
         if arrived != self.lines:
             return f"{arrived:,} of {self.lines:,} lines arrived"
-        return self.lines / seconds
+        return self.lines / seconds, cpu / self.lines * 1e6
 
     def count_back(self, bootstrap: str) -> int:
         """Messages in the topic, read by kcat from the beginning to the end."""
@@ -124,6 +132,11 @@ class Bench:
         return run, generate
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def python_loop(bootstrap: str, path: str) -> None:
     """The plain confluent-kafka producer loop most Python tools run."""
     from confluent_kafka import Producer
@@ -141,21 +154,25 @@ def python_loop(bootstrap: str, path: str) -> None:
         raise SystemExit("python loop: not everything was delivered")
 
 
-def table(bench: Bench, repeat: int) -> None:
+def table(bench: Bench, repeat: int, only: list[str]) -> None:
     print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat}, "
           "lz4, acks=all, a fresh broker each, counted back")
-    best: dict[str, float | str] = {}
+    best: dict[str, tuple[float, float] | str] = {}
     for name, make in bench.commands().items():
+        if only and not any(part in name for part in only):
+            continue
         runs = [bench.once(name, make) for _ in range(repeat)]
-        rates = [r for r in runs if isinstance(r, float)]
-        best[name] = max(rates) if rates else runs[0]
+        measured = [r for r in runs if isinstance(r, tuple)]
+        best[name] = max(measured) if measured else runs[0]
     kcat = best.get("kcat -P -l -z lz4")
     for name, rate in best.items():
         if isinstance(rate, str):
             print(f"  {name:32} not measured: {rate}")
             continue
-        ratio = f"{rate / kcat:.2f}x kcat" if isinstance(kcat, float) else ""
-        print(f"  {name:32} {rate:>12,.0f} lines/s  {ratio}")
+        ratio = f"{rate[0] / kcat[0]:.2f}x kcat" if isinstance(kcat, tuple) else ""
+        print(f"  {name:32} {rate[0]:>12,.0f} lines/s  {ratio:11}  {rate[1]:5.2f} CPU s per 1M lines")
+    if only:
+        return
     run, generate = bench.generation(repeat)
     print(f"  generation: run --sink null -g 2 {run:,.0f} lines/s, generate -P 2 {generate:,.0f} lines/s: "
           f"{run / generate:.2f}x")
@@ -165,6 +182,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", default="1000000,5000000", help="comma-separated sizes (default 1000000,5000000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the best counts (default 3)")
+    parser.add_argument("--only", default="", help="comma-separated parts of row names: measure just those rows")
     parser.add_argument("--loop", nargs=2, metavar=("BOOTSTRAP", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:
@@ -176,7 +194,7 @@ def main() -> int:
         for lines in (int(n) for n in args.lines.split(",")):
             folder = Path(tmp) / str(lines)
             (folder / "lib").mkdir(parents=True)
-            table(Bench(folder, lines), args.repeat)
+            table(Bench(folder, lines), args.repeat, [part for part in args.only.split(",") if part])
     return 0
 
 
