@@ -18,7 +18,7 @@ from generators.tag import TOKEN, Tagger
 from sinks.syslog import DatagramSink, Options
 from sinks.syslog_wire import enveloped, framed, header, strip_envelope
 from tests.fixtures.common import ROOT
-from tests.fixtures.rsyslog import certificates, rsyslog  # noqa: F401
+from tests.fixtures.rsyslog import certificates, rsyslog, syslog_ng, syslog_ng_root  # noqa: F401
 
 SEED = "7"
 
@@ -150,6 +150,16 @@ def test_a_template_that_drops_the_tag_is_reported_as_untagged(cli, rsyslog, tmp
     assert (found["untagged"], found["seen"], found["missing"]) == (2000, 0, 2000)
     assert done.returncode == 1
     assert b"2,000 lines arrived without a tag" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framing", ["octet-counting", "lf"])
+def test_syslog_ng_as_a_second_shipper(cli, syslog_ng, tmp_path, framing):
+    server = syslog_ng(framing=framing)
+    done, result = run_into(cli, server, f"tcp://127.0.0.1:{server.tcp_port}", 20_000, tmp_path, "--framing", framing)
+    assert_all_arrived(done, result, 20_000)
+    lines = server.output.read_bytes().splitlines()  # syslog-ng writes each message's MSG: no envelope to strip
+    assert lines == generated(cli, 20_000, TOKEN.search(lines[0]).group(1).decode())
 
 
 @pytest.mark.parametrize("flags, said", [

@@ -13,7 +13,7 @@ messages: a side counts only if every message arrived. Each figure is the
 best of --repeat runs; the ratio is logstorm over loggen.
 
 loggen comes from Debian's syslog-ng-core, unpacked rather than installed
-(it conflicts with rsyslog): harness/servers/loggen.py.
+(it conflicts with rsyslog): harness/servers/syslog_ng.py.
 
 Not a pytest test: it wants the machine to itself.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from harness.servers.loggen import loggen, unpack  # noqa: E402
+from harness.servers.syslog_ng import loggen, unpack  # noqa: E402
 from harness.servers.rsyslog import Rsyslog  # noqa: E402
 
 SEED = "42"
@@ -38,10 +38,11 @@ ARRIVAL_TIMEOUT = 300.0
 POLL = 0.01
 
 
-def logstorm_side(lines: int, framing: str = "octet-counting"):
+def logstorm_side(lines: int, framing: str = "octet-counting", generators: int = 1):
     def command(port: int) -> tuple[list[str], dict | None]:
         return [sys.executable, "-m", "harness", "run", "--lines", str(lines), "--seed", SEED, "-q", "--sink", "syslog",
-                "--target", f"tcp://127.0.0.1:{port}", "--envelope", "rfc5424", "--framing", framing], None
+                "--target", f"tcp://127.0.0.1:{port}", "--envelope", "rfc5424", "--framing", framing,
+                "--generators", str(generators)], None
     return command
 
 
@@ -101,12 +102,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--framing", choices=("octet-counting", "lf"), default="octet-counting")
+    parser.add_argument("--generators", type=int, default=1, help="logstorm's generator processes (still one connection)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="logstorm-loggen-") as folder:
         root = unpack(Path(folder))
         size = mean_message_size(args.lines)
         sides = {"loggen -P (syslog-ng-core)": loggen_side(root, args.lines, size, args.framing),
-                 "logstorm run --sink syslog": logstorm_side(args.lines, args.framing)}
+                 f"logstorm run --sink syslog -g {args.generators}": logstorm_side(args.lines, args.framing, args.generators)}
         best = {}
         for name, command in sides.items():
             rates = [measure(command, args.lines) for _ in range(args.repeat)]
