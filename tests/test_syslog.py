@@ -162,6 +162,16 @@ def test_syslog_ng_as_a_second_shipper(cli, syslog_ng, tmp_path, framing):
     assert lines == generated(cli, 20_000, TOKEN.search(lines[0]).group(1).decode())
 
 
+@pytest.mark.slow
+def test_a_shipper_that_cuts_the_connection_leaves_the_lines_in_doubt(cli, syslog_ng, tmp_path):
+    server = syslog_ng(framing="octet-counting")  # syslog() takes no LF framing: it drops the connection
+    done, result = run_into(cli, server, f"tcp://127.0.0.1:{server.tcp_port}", 2000, tmp_path, "--framing", "lf")
+    sink, found = result["sinks"][0], result["read_back"]
+    assert done.returncode == 1
+    assert sink["delivered"] + sink["failed"] == 2000 and found["seen"] == 0
+    assert any(reason.startswith("in doubt: written to a connection that then failed") for reason in result["totals"]["failed_by_reason"])
+
+
 @pytest.mark.parametrize("flags, said", [
     ([], b"the syslog sink needs --target"),
     (["--target", "http://127.0.0.1:514"], b"expected udp://HOST:PORT"),
