@@ -99,3 +99,15 @@ def test_a_bad_shard_is_one_line_naming_it(value):
     result = run_cli("run", "--lines", "10", "--shard", value)
     assert result.returncode == 2
     assert result.stderr.count(b"\n") == 1 and b"--shard" in result.stderr and b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flags, culprit", [
+    (["--cluster", "dask", "--shards", "2"], b"--cluster dask"),
+    (["--cluster", "ray:nohost", "--shards", "2"], b"not HOST:PORT"),
+    (["--cluster", "ray:127.0.0.1:1", "--shards", "2"], b"cannot reach the Ray cluster at 127.0.0.1:1"),
+    (["--cluster", "ray:127.0.0.1:1", "--shard", "0/2"], b"--shard and --cluster"),
+])
+def test_a_bad_cluster_is_one_line_naming_it(flags, culprit):
+    result = run_cli("run", "--lines", "10", *flags)
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1 and culprit in result.stderr and b"Traceback" not in result.stderr

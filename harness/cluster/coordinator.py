@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from harness.report.merge import fingerprints, merge, summary
 
 START_MARGIN = 5.0  # seconds from placing the shards to their common start
 POLL_SECONDS = 0.5
+CONNECT_SECONDS = 5.0
 READY_SECONDS = 60.0  # for the placement group and the actors to come up
 DRAIN_SECONDS = 60.0  # for a stopped shard to drain and write its result
 ABORTED = 130
@@ -64,7 +66,11 @@ def run_on_cluster(args: Any, spec: Any, name: str, folder: str | None, argv: li
     engine, _, address = args.cluster.partition(":")
     if engine != "ray":
         raise UserError(f"--cluster {args.cluster}: the engine must be ray (ray or ray:ADDRESS)")
+    if args.shard is not None:
+        raise UserError("--shard and --cluster exclude each other: the cluster gives each shard its --shard")
     require("ray", "--cluster ray")
+    if address:
+        _reachable(address)
     local = {}
     if address.startswith((LOOPBACK + ":", "localhost:")):
         # A cluster on the loopback address is one on this machine: the driver joins it
@@ -109,6 +115,17 @@ def run_on_cluster(args: Any, spec: Any, name: str, folder: str | None, argv: li
             write_result(part, folder, f"{name}-shards")
         print(f"result: {write_result(merged, folder, name)} (the shards': {Path(folder) / (name + '-shards')})", file=sys.stderr)
     return ABORTED if progress.stops > 1 else merged["status"]
+
+
+def _reachable(address: str) -> None:
+    """One line at once for a cluster that is not there (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        raise UserError(f"--cluster ray:{address}: not HOST:PORT") from None
+    except OSError as error:
+        raise UserError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}") from None
 
 
 def _check_targets(spec: Any, count: int) -> None:

@@ -41,8 +41,8 @@ def merge(named: Sequence[tuple[str, dict]], nodes: dict[int, str] | None = None
     common = min(_start(result) for result in results)
     offsets = [_start(result) - common for result in results]
     seconds = max(offset + result["duration_s"] for offset, result in zip(offsets, results))
-    generated = sum(result["totals"]["generated"] for result in results)
-    size = sum(result["totals"]["bytes"] for result in results)
+    totals = {key: sum(result["totals"][key] for result in results) for key in ("generated", "bytes", "failed")}
+    totals.update({key: _add_counts(result["totals"][key] for result in results) for key in ("bad", "failed_by_reason")})
     missing = [e["index"] for e in entries if e["state"] == "missing"]
     merged = {key: first[key] for key in ("schema_version", "profile", "seed", "logstorm", "host") if key in first}
     merged.update({
@@ -54,11 +54,9 @@ def merge(named: Sequence[tuple[str, dict]], nodes: dict[int, str] | None = None
         "interrupted": any(result["interrupted"] for result in results),
         "errors": [f"shard {e['index']}: {error}" for e in entries for error in e["errors"]]
                   + [f"shard {index}: no result came back" for index in missing],
-        "totals": {"generated": generated, "bytes": size,
-                   "bad": _add_counts(result["totals"]["bad"] for result in results),
-                   "failed": sum(result["totals"]["failed"] for result in results),
-                   "failed_by_reason": _add_counts(result["totals"]["failed_by_reason"] for result in results)},
-        "throughput": {"generated_per_s": _per_second(generated, seconds), "bytes_per_s": _per_second(size, seconds)},
+        "totals": totals,
+        "throughput": {"generated_per_s": _per_second(totals["generated"], seconds),
+                       "bytes_per_s": _per_second(totals["bytes"], seconds)},
         "sinks": [_merged_sink([result["sinks"][i] for result in results], seconds) for i in range(len(first["sinks"]))],
         "series": _series(results, offsets),
         "shards": entries,
