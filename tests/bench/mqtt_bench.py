@@ -36,7 +36,7 @@ def main() -> None:
         baseline = args.lines / seconds
         options = sink_options(mqtt, "--port", port, "--topic", "bench/sink")
         rows = [("mosquitto_pub -l -q 1", baseline),
-                ("sink (in-process, QoS 1, --in-flight 1000)", sink_rate(mqtt, options, batches)),
+                ("sink (in-process, QoS 1, --in-flight 5000)", sink_rate(mqtt, options, batches)),
                 ("stream mqtt FILE (QoS 1)", stream_rate("mqtt", "--port", port, "--topic", "bench/stream", str(path)))]
     report(f"MQTT, {args.lines:,} Apache lines, one fresh mosquitto", rows, baseline, 1.0)
 
