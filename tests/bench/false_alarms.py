@@ -4,12 +4,16 @@ again, as docs/ci.md's job would compare it with its baseline.
 
     python3 tests/bench/false_alarms.py                  # 10 comparisons from 11 consecutive sets
     python3 tests/bench/false_alarms.py --fresh-pairs    # 10 comparisons of 20 sets, none shared
+    python3 tests/bench/false_alarms.py --interleaved    # each pair's runs alternate: A B A B ...
     python3 tests/bench/false_alarms.py --profile ci-latency --comparisons 5
 
 It clones this repository's HEAD into a temporary folder and runs from
 there, so every result comes from a clean tree. Set i is compared with set
 i + 1 (by default each set but the first and last serves twice; with
---fresh-pairs, pairs share nothing). A comparison is a false alarm when any
+--fresh-pairs, pairs share nothing). With --interleaved each pair's runs
+are made one at a time, alternating between its two sides, so that a
+change in the host's load between the sides (other jobs on a shared
+machine) falls on both alike: the noise of the method alone. A comparison is a false alarm when any
 metric is not "no significant change", compare warns, or
 `compare --fail-on-regression` does not exit 0. Prints each comparison and
 the count; exits 1 when there was any false alarm. CPU heavy: about 30 s a
@@ -36,14 +40,27 @@ def logstorm(clone: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=1800)
 
 
-def record_set(clone: Path, profile: str, index: int) -> Path:
+def record(clone: Path, profile: str, index: int, *sets: str) -> Path:
+    """Run the profile into sets/INDEX/; the folder of its result files."""
     folder = clone / "sets" / f"{index:02d}"
     # By path: the clone's own profile, whatever an installed logstorm ships.
     path = clone / "profiles" / f"{profile}.toml"
-    done = logstorm(clone, "run", str(path) if path.exists() else profile, "--quiet", "--results", str(folder))
+    done = logstorm(clone, "run", str(path) if path.exists() else profile, "--quiet", "--results", str(folder), *sets)
     if done.returncode != 0:
         sys.exit(f"false_alarms: set {index}: logstorm run {profile} exited {done.returncode}: {done.stderr.strip()}")
     return folder / profile
+
+
+def interleaved_pair(clone: Path, profile: str, index: int) -> tuple[Path, Path]:
+    """Two sets of the profile's repeat runs each, made A B A B ...: one run per file."""
+    from harness.profiles.profile import load_profile
+
+    repeat = load_profile(str(clone / "profiles" / f"{profile}.toml")).repeat
+    for _ in range(repeat):
+        base = record(clone, profile, 2 * index, "--set", "profile.repeat=1")
+        new = record(clone, profile, 2 * index + 1, "--set", "profile.repeat=1")
+    print(f"  pair {index + 1} recorded", file=sys.stderr, flush=True)
+    return base, new
 
 
 def rows(table: str) -> dict[str, tuple[str, str]]:
@@ -76,19 +93,24 @@ def main() -> int:
     parser.add_argument("--profile", default="ci")
     parser.add_argument("--comparisons", type=int, default=10)
     parser.add_argument("--fresh-pairs", action="store_true", help="compare sets that share nothing (twice the runs)")
+    parser.add_argument("--interleaved", action="store_true", help="fresh pairs whose runs alternate between the sides")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="logstorm-false-alarms-") as folder:
         clone = Path(folder) / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
         commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        sets = args.comparisons * 2 if args.fresh_pairs else args.comparisons + 1
-        print(f"{args.profile} at {commit}: {sets} sets, {args.comparisons} comparisons", flush=True)
-        recorded = []
-        for index in range(sets):
-            recorded.append(record_set(clone, args.profile, index))
-            print(f"  set {index + 1} of {sets} recorded", file=sys.stderr, flush=True)
-        pairs = ([(recorded[2 * i], recorded[2 * i + 1]) for i in range(args.comparisons)] if args.fresh_pairs
-                 else list(zip(recorded, recorded[1:])))
+        sets = args.comparisons * 2 if args.fresh_pairs or args.interleaved else args.comparisons + 1
+        how = " interleaved" if args.interleaved else ""
+        print(f"{args.profile} at {commit}: {sets} sets{how}, {args.comparisons} comparisons", flush=True)
+        if args.interleaved:
+            pairs = [interleaved_pair(clone, args.profile, i) for i in range(args.comparisons)]
+        else:
+            recorded = []
+            for index in range(sets):
+                recorded.append(record(clone, args.profile, index))
+                print(f"  set {index + 1} of {sets} recorded", file=sys.stderr, flush=True)
+            pairs = ([(recorded[2 * i], recorded[2 * i + 1]) for i in range(args.comparisons)] if args.fresh_pairs
+                     else list(zip(recorded, recorded[1:])))
         alarms = 0
         for number, (base, new) in enumerate(pairs, 1):
             alarm, said = judge(clone, base, new)
