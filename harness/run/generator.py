@@ -116,12 +116,15 @@ def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
     return [(a, b, min(most, lines - i * most)) for i, (a, b) in enumerate(zip(starts, ends))]
 
 
-def generator_role(spec: LineSpec, rank: int, count: int, lines: int, outlets: list[Outlet], controls: Controls,
-                   piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None) -> dict:
-    """`clock`: with --realtime and several generators, the wall clock they
-    take in turns, so that stamps never go back from one batch to the next.
-    `tag` (--tag, generators/tag.py) puts each line's identity into it."""
-    factory = LineFactory(spec)
+def generator_role(source: LineSpec | LineFactory, rank: int, count: int, lines: int, outlets: list[Outlet],
+                   controls: Controls, piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None) -> dict:
+    """`source`: what to generate, or a factory already built for it (forked
+    generators share the supervisor's). `clock`: with --realtime and several
+    generators, the wall clock they take in turns, so that stamps never go
+    back from one batch to the next. `tag` (--tag, generators/tag.py) puts
+    each line's identity into it."""
+    factory = source if isinstance(source, LineFactory) else LineFactory(source)
+    spec = factory.spec
     if clock is not None:
         factory.clock = clock
     fanout = Fanout(outlets, controls, piece_lines)

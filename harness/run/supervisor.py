@@ -142,11 +142,19 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         clocks = clocks_in_turn(context, len(topology.role("generator")), realtime)
         reader: threading.Thread | None = None
         reader_result: dict[str, Any] = {}
-        for p in topology.processes:
+        source: Any = spec.source
+        # Generators start last: the other children set up (a sink connects)
+        # while the supervisor builds the line factory once, which forked
+        # generators then share instead of each building its own pools.
+        for p in sorted(topology.processes, key=lambda p: p.role == "generator"):
+            if p.role == "generator" and source is spec.source and context.get_start_method() == "fork":
+                from generators.factory import LineFactory
+
+                source = LineFactory(spec.source)
             if p.role == "generator":
                 # Shard K of N takes the batches whose index is K mod N; its generator r
                 # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
-                start(p.name, generator_role, spec.source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
+                start(p.name, generator_role, source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
                       outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag)
             elif p.role == "producer":
                 rings_in = [rings[r].handle for r in p.rings]
