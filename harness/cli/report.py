@@ -31,12 +31,6 @@ examples:
 """
 
 
-EXAMPLES = """\
-examples:
-  logstorm report results/smoke/0001_20261201T233822Z.json -o smoke.html
-  logstorm report results/baselines/ci.json results/ci/ -o ci.html    # the baseline against the new runs
-"""
-
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("results", nargs="+", metavar="RESULT", help="result files, or folders of repeated runs")
     parser.add_argument("-o", "--output", default="report.html", metavar="FILE", help="where to write it (default report.html; - for stdout)")
