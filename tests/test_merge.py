@@ -140,3 +140,27 @@ def two_digit_copy(text: str) -> str:
     struct.pack_into(">i", payload, 12, 2)  # cookie, length, offset, then the significant digits
     compressed = zlib.compress(bytes(payload))
     return base64.b64encode(raw[:4] + struct.pack(">i", len(compressed)) + compressed).decode()
+
+
+def second(t: float, rate: float, total: int) -> dict:
+    """A shard's per-second record, in the metrics role's shape, for the null sink."""
+    sink = {"name": "null", "target": 2000.0, "sent": rate, "delivered": rate, "failed": 0, "late": 1, "delivered_total": total,
+            "failed_total": 0, "span_s": t, "lag_s": 0.001, "p50_us": 800, "p99_us": 2000, "p999_us": 3000}
+    return {"t": t, "seconds": 1.0, "generated": rate, "generated_total": total,
+            "generators": [{"name": "generator-0", "rate": rate, "ring_fill": 0.25}], "bad": {}, "sinks": [sink]}
+
+
+def test_the_live_view_shows_a_second_once_every_running_shard_has_it():
+    from harness.cluster.live import LiveSeconds
+
+    live = LiveSeconds(["shard 0 @ a", "shard 1 @ b"])
+    live.add(0, second(1.002, 1000, 1000))
+    assert live.ready({0, 1}) == []  # shard 1 has not reported its first second yet
+    live.add(1, second(1.004, 900, 900))
+    (shown,) = live.ready({0, 1})
+    assert shown["t"] == 1.0 and shown["generated"] == 1900 and shown["generated_total"] == 1900
+    assert shown["sinks"][0]["delivered"] == 1900 and shown["sinks"][0]["late"] == 2 and shown["sinks"][0]["target"] == 2000.0
+    assert [(g["name"], g["rate"]) for g in shown["generators"]] == [("shard 0 @ a", 1000), ("shard 1 @ b", 900)]
+    live.add(0, second(2.001, 1000, 2000))  # shard 1 has ended: its seconds no longer wait
+    (shown,) = live.ready({0})
+    assert shown["generated"] == 1000 and shown["generated_total"] == 2900 and shown["generators"][1]["rate"] == 0.0

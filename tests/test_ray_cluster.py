@@ -164,6 +164,7 @@ def test_ctrl_c_stops_every_shard_and_still_merges(cluster, tmp_path):
         process.kill()
     stderr = b"".join(seen) + err
     assert process.returncode == 0, stderr.decode()
+    assert re.search(rb"\| shard 0 @ \S+ \(127\.0\.0\.1\) [\d,]+/s, shard 1 @ \S+ \(127\.0\.0\.1\) [\d,]+/s", seen[-1])  # the sum, and each shard
     merged, parts = results(tmp_path)
     assert merged["interrupted"] and [e["state"] for e in merged["shards"]] == ["ok", "ok"]
     assert all(p["interrupted"] for p in parts)
