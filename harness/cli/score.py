@@ -22,6 +22,13 @@ import orjson
 from harness.errors import UserError
 
 
+EXAMPLES = """\
+examples:
+  generate -l apache -i 100000 -b 40 --truth apache.truth > apache.log
+  logstorm score --truth apache.truth --accepted parsed.log --rejected dead.log
+  logstorm score --truth apache.truth --rejected dead.log --json
+"""
+
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("--truth", required=True, metavar="FILE", help="the truth file of `generate --truth`")
     parser.add_argument("--accepted", default=None, metavar="PARSED", help="the lines the parser accepted")

@@ -25,7 +25,6 @@ in `generate`, -P is generator processes and -s the seed.
 
 examples:
   generate -l apache -i 100000 | stream kafka --broker localhost:9092 --topic t
-  stream kafka --broker localhost:9092 --topic t -r 500 apache.log
   stream file --path out/ -s schedule.json apache.log    # {"update_interval": 3, "schedule": [10, 20, 5]}
   stream kafka --broker localhost:9092 --topic t --replay --speed 60 access.log   # an hour in a minute
 """
