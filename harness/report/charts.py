@@ -153,15 +153,20 @@ def _bad_chart(results: Sequence[Mapping[str, Any]]) -> dict:
 
 
 def _ring_chart(results: Sequence[Mapping[str, Any]]) -> dict:
-    """The fullest generator's ring each second (result files keep the highest fill)."""
+    """Each generator's ring each second (older result files keep only the fullest one)."""
     lines = []
     for run, result in enumerate(results):
         for part, records in _parts(result):
             x = [rec["t"] for rec in records]
-            y = [None if rec.get("ring_fill") is None else round(rec["ring_fill"] * 100, 2) for rec in records]
-            if any(v is not None for v in y):
-                lines.append(_line(_named(part, "ring fill"), run, x, y))
-    return {"title": "ring fill (fullest generator ring)", "kind": "time", "y": "%", "y2": None, "lines": lines}
+            generators = max((len(rec.get("ring_fills", ())) for rec in records), default=0)
+            columns = [(f"generator {g}", [_fill(rec.get("ring_fills", ())[g:g + 1]) for rec in records])
+                       for g in range(generators)] or [("ring fill", [_fill([rec.get("ring_fill")]) for rec in records])]
+            lines.extend(_line(_named(part, name), run, x, y) for name, y in columns if any(v is not None for v in y))
+    return {"title": "ring fill per generator", "kind": "time", "y": "%", "y2": None, "lines": lines}
+
+
+def _fill(values: Sequence[float | None]) -> float | None:
+    return None if not values or values[0] is None else round(values[0] * 100, 2)
 
 
 def _find_rate_chart(results: Sequence[Mapping[str, Any]]) -> dict:

@@ -188,9 +188,10 @@ def _second(record: dict) -> dict:
         "seconds": record.get("seconds"),
         "generated": _round(record["generated"]),
         "ring_fill": round(max(fills), 4) if fills else record.get("ring_fill"),
+        "ring_fills": [round(fill, 4) for fill in fills],
         "sinks": [{"name": s["name"], "target": s["target"], "delivered": _round(s["delivered"]), "failed": s["failed"],
-                   "late": s["late"], "lag_s": s["lag_s"], "p50_us": s.get("p50_us"), "p99_us": s.get("p99_us"),
-                   "p999_us": s.get("p999_us")} for s in record["sinks"]],
+                   "late": s["late"], "lag_s": s["lag_s"], **{key: s.get(key) for key in ("p50_us", "p99_us", "p999_us", "max_us")}}
+                  for s in record["sinks"]],
     }
 
 

@@ -161,6 +161,7 @@ def interval_record(t: float, seconds: float, before: Totals, after: Totals, ear
             "lag_s": _max(snapshot, slots, "lag_us") / 1e6,
             **{key: window.percentile(p) if window.total_count else None
                for key, p in (("p50_us", 50), ("p99_us", 99), ("p999_us", 99.9))},
+            "max_us": window.max if window.total_count else None,
             **_end_to_end(snapshot, observers, old, new),
         })
     return {"t": round(t, 3), "seconds": round(seconds, 3), "generated": (after.generated - before.generated) / seconds,
