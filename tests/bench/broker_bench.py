@@ -66,6 +66,7 @@ def timed(command: list[str], stdin: Path) -> float:
 
 
 def report(title: str, rows: list[tuple[str, float]], baseline: float, target: float) -> None:
+    """Each row with its ratio to the first, and whether the best of the others meets `target`."""
     print(title)
     for name, rate in rows:
         print(f"  {name:58} {rate:>10,.0f} lines/s  {rate / baseline:5.2f}x")
