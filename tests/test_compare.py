@@ -329,3 +329,15 @@ def test_runs_with_overrides_get_their_own_folder(tmp_path):
     assert len(folders) == 3 and all(re.fullmatch(r"tiny-[0-9a-f]{8}", name) for name in folders[1:]), folders
     done = run_cli("compare", "out/tiny", "out/tiny", cwd=tmp_path)
     assert done.returncode == 0 and "different profiles" not in done.stderr.decode(), done.stderr.decode()
+
+
+def test_baseline_save_runs_the_profile_with_repetitions(tmp_path):
+    (tmp_path / "tiny.toml").write_text('[profile]\ndescription = "tiny"\n[load]\nlines = 2000\nseed = 1\n'
+                                        '[[sinks]]\nname = "null"\n')
+    done = run_cli("baseline", "save", "tiny.toml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert "baseline: results/baselines/tiny.json (4 runs of tiny)" in done.stderr.decode()
+    baseline = orjson.loads((tmp_path / "results" / "baselines" / "tiny.json").read_bytes())
+    assert len(baseline["repeats"]) == 4 and baseline["profile"]["name"] == "tiny"
+    refused = run_cli("baseline", "save", "tiny.toml", "--repeat", "3", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.decode().count("\n") == 1, refused.stderr.decode()
