@@ -112,9 +112,9 @@ def wait_for_second(process: subprocess.Popen, seen: list[bytes], deadline: floa
     raise AssertionError(b"".join(seen).decode())
 
 
-def results(tmp_path: Path) -> tuple[dict, list[dict]]:
-    (merged,) = (tmp_path / "results" / "adhoc").glob("*.json")
-    parts = [json.loads(p.read_bytes()) for p in (tmp_path / "results" / "adhoc-shards").glob("*.json")]
+def results(tmp_path: Path, name: str = "adhoc") -> tuple[dict, list[dict]]:
+    (merged,) = (tmp_path / "results" / name).glob("*.json")
+    parts = [json.loads(p.read_bytes()) for p in (tmp_path / "results" / f"{name}-shards").glob("*.json")]
     return json.loads(merged.read_bytes()), parts
 
 
@@ -124,8 +124,25 @@ def shard_processes() -> dict[int, str]:
 
 def test_two_shards_on_two_nodes_add_up_to_one_run(cluster, tmp_path, kafka_broker, topic):
     lines = 6 * 4096 + 300
-    process = coordinator(cluster, tmp_path, "--lines", str(lines), "--seed", "13", "--rate", "20000", "--sink", "null",
-                          "--sink", "kafka", "--broker", kafka_broker.bootstrap, "--topic", topic, "--verify")
+    (tmp_path / "two.toml").write_text(f"""[profile]
+description = "two sinks, verified"
+
+[load]
+lines = {lines}
+seed = 13
+rate = 20000
+
+[[sinks]]
+name = "null"
+
+[[sinks]]
+name = "kafka"
+broker = "embedded"
+topic = "{topic}"
+verify = true
+""")
+    # A profile file travels with the shards; --broker points its kafka sink at the test's broker.
+    process = coordinator(cluster, tmp_path, str(tmp_path / "two.toml"), "--broker", kafka_broker.bootstrap)
     foreign, pids = [], set()
     try:
         while process.poll() is None:  # sample the sockets of every process of the run while it runs
@@ -138,7 +155,7 @@ def test_two_shards_on_two_nodes_add_up_to_one_run(cluster, tmp_path, kafka_brok
     assert process.returncode == 0, err.decode()
     assert foreign == [] and len(pids) > 10
     assert f"verified: all {lines:,} delivered lines are in {topic} exactly once".encode() in err
-    merged, parts = results(tmp_path)
+    merged, parts = results(tmp_path, "two")
     jsonschema.validate(merged, json.loads((ROOT / "results" / "schema.json").read_text()))
     assert len({entry["node"] for entry in merged["shards"]}) == 2
     assert merged["totals"]["generated"] == lines == sum(p["totals"]["generated"] for p in parts)
