@@ -22,6 +22,7 @@ LONG_SECONDS = 60
 SHORT_SECONDS = 5
 STOPPED_SECONDS = 2.0
 UNREACHABLE_SECONDS = 15.0
+STARTED_WITHIN = 30.0
 KILLED_WITHIN = 30.0  # a sink's own timeout, then DOWN_SECONDS of nothing but failures
 
 
@@ -71,9 +72,15 @@ class SinkConformance:
 
     def watched(self, tmp_path: Path, target: Target, monkeypatch: pytest.MonkeyPatch, *load: str,
                 session: bool = False) -> Watched:
+        """The run started and, where the server can say so, delivering: a
+        fault then lands mid-run, not in its set-up."""
         for key, value in target.env.items():
             monkeypatch.setenv(key, value)
-        return Watched(tmp_path, *load, "--sink", self.sink, *target.flags, session=session)
+        run = Watched(tmp_path, *load, "--sink", self.sink, *target.flags, session=session)
+        deadline = time.monotonic() + STARTED_WITHIN
+        while target.stored is not None and not target.stored() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return run
 
     def test_every_line_is_delivered_and_counted(self, tmp_path: Path, target: Target) -> None:
         done = run_cli("run", "--sink", self.sink, *target.flags, "--lines", str(target.lines), "--quiet",
