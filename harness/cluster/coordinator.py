@@ -204,37 +204,15 @@ def _follow(ray: Any, shards: list[Shard], spec: Any) -> Progress:
                           sources="shard")
     running = {s.index for s in shards}
     with _Signals(progress), reporting(dashboard, spec.quiet) as show:
-        stopped, halted = 0, False  # stops acted on; the others stopped after a shard failed
+        stopped, halted = 0, False  # the stops acted on; whether the others were stopped after a shard failed
         while running:
             if progress.stops > stopped:
                 stopped = progress.stops
                 _stop(ray, [s for s in shards if s.index in running], kill=stopped > 1)
-            polls = {s.index: s.actor.poll.remote() for s in shards if s.index in running}
-            ready, _ = ray.wait(list(polls.values()), num_returns=len(polls), timeout=READY_SECONDS)
-            for shard in [s for s in shards if s.index in polls]:
-                try:
-                    answer = ray.get(polls[shard.index], timeout=0) if polls[shard.index] in ready else None
-                except Exception as error:  # RayActorError: the actor, its node or its worker died
-                    answer = {"records": [], "returncode": None}
-                    shard.error = f"its actor died: {type(error).__name__}"
-                    running.discard(shard.index)
-                if answer is None:
-                    shard.error = f"no answer for {READY_SECONDS:.0f} s"
-                    running.discard(shard.index)
-                    continue
-                for record in answer["records"]:
-                    live.add(shard.index, record)
-                if answer["returncode"] is not None:
-                    shard.returncode = answer["returncode"]
-                    running.discard(shard.index)
-                    if answer["returncode"] < 0 or answer["returncode"] == 2:
-                        shard.error = f"its logstorm run ended by {_death(answer['returncode'])}: {answer['said']}"
-            failed = [s for s in shards if s.error and s.error not in progress.errors]
+            failed = _poll(ray, [s for s in shards if s.index in running], running, live)
             for shard in failed:
-                message = f"shard {shard.index} on node {shard.node}: {shard.error}"
-                if message not in progress.errors:
-                    progress.errors.append(message)
-                    print(f"logstorm run: error: {message}; stopping the other shards", file=sys.stderr)
+                progress.errors.append(f"shard {shard.index} on node {shard.node}: {shard.error}")
+                print(f"logstorm run: error: {progress.errors[-1]}; stopping the other shards", file=sys.stderr)
             if failed and not halted:
                 _stop(ray, [s for s in shards if s.index in running], kill=False)
                 halted = True
@@ -245,6 +223,32 @@ def _follow(ray: Any, shards: list[Shard], spec: Any) -> Progress:
         for record in live.ready(running, everything=True):
             show(record)
     return progress
+
+
+def _poll(ray: Any, polled: list[Shard], running: set[int], live: LiveSeconds) -> list[Shard]:
+    """One round: each running shard's new seconds to `live`; the shards that
+    ended leave `running`; those that died or could not start are returned."""
+    calls = {shard.index: shard.actor.poll.remote() for shard in polled}
+    ready, _ = ray.wait(list(calls.values()), num_returns=len(calls), timeout=READY_SECONDS)
+    failed = []
+    for shard in polled:
+        try:
+            answer = ray.get(calls[shard.index], timeout=0) if calls[shard.index] in ready else None
+        except Exception as error:  # RayActorError: the actor, its worker or its node died
+            answer, shard.error = None, f"its actor died ({type(error).__name__})"
+        if answer is None:
+            shard.error = shard.error or f"no answer for {READY_SECONDS:.0f} s"
+        else:
+            for record in answer["records"]:
+                live.add(shard.index, record)
+            shard.returncode = answer["returncode"]
+            if shard.returncode is not None and (shard.returncode < 0 or shard.returncode == 2):
+                shard.error = f"its logstorm run ended by {_death(shard.returncode)}: {answer['said']}"
+        if answer is None or shard.returncode is not None:
+            running.discard(shard.index)
+        if shard.error:
+            failed.append(shard)
+    return failed
 
 
 def _stop(ray: Any, shards: list[Shard], kill: bool) -> None:
