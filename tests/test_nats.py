@@ -104,3 +104,11 @@ def test_the_shipped_profile_runs_against_a_server_and_verifies(shared_nats, tmp
                    "--results", str(tmp_path), "--quiet")
     stderr = done.stderr.decode()
     assert done.returncode == 0 and "verified: all 5,000 delivered lines are in stream LOGSTORM_DEMO" in stderr, stderr
+
+
+def test_e2e_subscribes_while_the_run_publishes(shared_nats, request):
+    subject, stream = unique_names(request)
+    done = run_cli("run", "--sink", "nats", "--servers", shared_nats.url, "--subject", subject, "--stream", stream,
+                   "--rate", "5000", "--lines", "5000", "--e2e", "--quiet")
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "nats end to end: " in stderr and "lines read back; latency p50" in stderr, stderr

@@ -113,3 +113,10 @@ def test_the_shipped_profile_runs_against_a_server_and_verifies(shared_redis, tm
                    "--results", str(tmp_path), "--quiet")
     stderr = done.stderr.decode()
     assert done.returncode == 0 and "verified: all 5,000 delivered lines are in stream logstorm-demo" in stderr, stderr
+
+
+def test_e2e_reads_the_stream_while_the_run_writes(shared_redis, request):
+    done = run_cli("run", "--sink", "redis", "--url", shared_redis.url, "--stream", unique_key(request),
+                   "--rate", "5000", "--lines", "5000", "--e2e", "--quiet")
+    stderr = done.stderr.decode()
+    assert done.returncode == 0 and "redis end to end: " in stderr and "lines read back; latency p50" in stderr, stderr
