@@ -160,7 +160,8 @@ class MqttSink:
         if not self.broken:
             self.broken = why
         self.unwritten.clear()
-        self._settle(self.published - self.settled, failed=self.broken)
+        # The broker may have taken some of them: failed, and in doubt (a read-back tells).
+        self._settle(self.published - self.settled, failed=f"in doubt: {self.broken}")
 
     def _settle(self, count: int, failed: str = "") -> None:
         """The oldest `count` messages in flight are settled."""

@@ -226,7 +226,8 @@ class RabbitSink:
         if not self.broken:
             self.broken = why
         self.channel = None
-        self._settle(self.published, multiple=True, failed=self.broken)
+        # The broker may have routed some of them: failed, and in doubt (a read-back tells).
+        self._settle(self.published, multiple=True, failed=f"in doubt: {self.broken}")
 
     def _pump(self, timeout: float) -> None:
         """Serve the socket: write what is buffered, read confirms; wait at most `timeout`."""

@@ -5,6 +5,7 @@ QoS 0 honestly unacknowledged."""
 from __future__ import annotations
 
 import secrets
+import shutil
 
 import pytest
 
@@ -14,6 +15,9 @@ from tests.conformance import SinkConformance, Target
 from tests.conformance.suite import accounted, result_of
 from tests.fixtures.common import run_cli
 from tests.fixtures.mosquitto import mosquitto, topic_name  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not shutil.which("mosquitto") and not shutil.which("/usr/sbin/mosquitto"),
+                                reason="mosquitto is not installed")
 
 
 class TestMqttConforms(SinkConformance):

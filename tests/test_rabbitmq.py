@@ -4,15 +4,20 @@ messages) counted failed with its reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import sinks.rabbitmq as rabbitmq
 from harness.servers.local import free_port
+from harness.servers.rabbitmq import SCRIPT
 from tests.conformance import SinkConformance, Target
 from tests.conformance.suite import accounted, result_of
 from tests.fixtures.aws import deliver, generated, sink_options
 from tests.fixtures.common import run_cli
 from tests.fixtures.rabbitmq import held, own_rabbitmq, queue, rabbitmq_server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not Path(SCRIPT).exists(), reason="rabbitmq-server is not installed")
 
 
 class TestRabbitMQConforms(SinkConformance):
