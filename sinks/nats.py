@@ -167,10 +167,14 @@ class NatsSink:
             pass  # the first send tries again and counts its lines failed if it cannot
 
     async def _connect(self) -> None:
+        made = []
+
         async def lost() -> None:
-            self._lost(LOST)
+            if made and self.nc is made[0]:  # not a late word about an earlier connection
+                self._lost(LOST)
 
         nc = await connect(self.options, disconnected_cb=lost, closed_cb=lost)
+        made.append(nc)
         await nc.subscribe(self.inbox + ".>", cb=self._on_ack, pending_msgs_limit=4 * self.options.window + 1024,
                            pending_bytes_limit=-1)
         self.nc = nc
@@ -194,7 +198,7 @@ class NatsSink:
         if entry is None or not entry.pending:
             return  # its lines were counted failed already (timed out, or the connection broke)
         data = message.data
-        if data and b'"error"' not in data:
+        if data and b'"error":{' not in data:  # JetStream's pub ack: {"stream":..,"seq":..} or {"error":{..},..}
             entry.delivered += 1
             if self.fingerprint_sum is not None:
                 value = entry.values[int(index)]
