@@ -12,6 +12,8 @@ Outside the windows a 5xx is rare (a failed write now and then).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from generators.site import CLASS
@@ -23,6 +25,7 @@ AFFECTED = np.zeros(64, bool)
 AFFECTED[[CLASS["page"], CLASS["api_read"], CLASS["api_write"]]] = True
 
 
+@lru_cache(maxsize=64)
 def incident(seed: int, period: int) -> tuple[int, int, float]:
     """(first line, line count, failing share) of period `period`'s incident."""
     rng = np.random.default_rng([seed, 0x1AC1, period])
@@ -34,13 +37,13 @@ def failing(seed: int, first_line: int, n: int, kind: np.ndarray, draw: np.ndarr
     """Rows of lines first_line .. first_line+n-1 whose request fails in an
     incident: `kind` is each row's request class, `draw` a uniform 16-bit
     integer per row."""
-    mask = np.zeros(n, bool)
+    rows = []
     for period in range(first_line // PERIOD, (first_line + n - 1) // PERIOD + 1):
         start, length, share = incident(seed, period)
         lo, hi = max(start - first_line, 0), min(start + length - first_line, n)
         if lo < hi:
-            mask[lo:hi] = draw[lo:hi] < share * 65536
-    return np.flatnonzero(mask & AFFECTED[kind])
+            rows.append(lo + np.flatnonzero((draw[lo:hi] < share * 65536) & AFFECTED[kind[lo:hi]]))
+    return np.concatenate(rows) if rows else np.empty(0, np.int64)
 
 
 def polls(first_line: int, n: int, interval_lines: float, phase: float) -> np.ndarray:
