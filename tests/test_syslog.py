@@ -42,6 +42,13 @@ def arrived(server) -> list[bytes]:
     return [strip_envelope(line, "rfc5424") for line in server.output.read_bytes().splitlines()]
 
 
+def wait_for_lines(path: Path, lines: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_bytes().count(b"\n") >= lines):
+        assert time.monotonic() < deadline, f"{path} never held {lines} lines"
+        time.sleep(0.05)
+
+
 def assert_all_arrived(done, result: dict, lines: int) -> None:
     assert done.returncode == 0, done.stderr.decode()
     found = result["read_back"]
@@ -125,14 +132,16 @@ def test_rsyslog_killed_and_restarted_the_sink_reconnects_and_the_loss_is_accoun
                f"file://{server.output}", "--read-back-quiet", "2", "--results", str(tmp_path)]
     run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
     try:
-        time.sleep(2.0)
+        wait_for_lines(server.output, 5000)  # mid-run, however slowly the run started
         server.kill()
         time.sleep(0.5)
         server.start()
         stderr = run.communicate(timeout=120)[1].decode()
     finally:
         run.kill()
-    result = json.loads(next(tmp_path.glob("adhoc/*.json")).read_text())
+    found_files = sorted(tmp_path.glob("adhoc/*.json"))
+    assert found_files, stderr
+    result = json.loads(found_files[0].read_text())
     sink, found = result["sinks"][0], result["read_back"]
     not_delivered = sink["failed"] + sink["in_doubt"] + sink["unsent"]
     assert sink["delivered"] > 20_000, "the sink went on delivering after the restart"
