@@ -112,3 +112,17 @@ def test_e2e_subscribes_while_the_run_publishes(shared_nats, request):
                    "--rate", "5000", "--lines", "5000", "--e2e", "--quiet")
     stderr = done.stderr.decode()
     assert done.returncode == 0 and "nats end to end: " in stderr and "lines read back; latency p50" in stderr, stderr
+
+
+def test_a_token_from_the_environment_logs_in_and_is_never_printed(tmp_path):
+    from harness.servers.nats import NatsServer
+
+    with NatsServer(token="nats-token-secret") as server:
+        good = run_cli("run", "--sink", "nats", "--servers", server.url, "--lines", "100", "--quiet",
+                       "--results", str(tmp_path), env={"NATS_TOKEN": "nats-token-secret"})
+        bad = run_cli("run", "--sink", "nats", "--servers", server.url, "--lines", "100", "--quiet",
+                      env={"NATS_TOKEN": "not-the-token"})
+    assert good.returncode == 0, good.stderr
+    assert bad.returncode == 2 and "Authorization Violation" in bad.stderr.decode()
+    outputs = [good.stderr, good.stdout, bad.stderr, *(p.read_bytes() for p in tmp_path.rglob("*.json"))]
+    assert not [out for out in outputs if b"nats-token-secret" in out or b"not-the-token" in out]

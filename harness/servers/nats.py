@@ -1,5 +1,5 @@
 """A local nats-server (Debian's package) with JetStream, its storage in
-the server's temporary folder, optionally with a user and password.
+the server's temporary folder, optionally with a user and password or a token.
 
     with NatsServer() as server:
         run_against(server.url)       # nats://127.0.0.1:PORT (no credentials in it)
@@ -15,9 +15,9 @@ from harness.servers.daemon import Daemon
 class NatsServer(Daemon):
     binary = "nats-server"
 
-    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+    def __init__(self, user: str | None = None, password: str | None = None, token: str | None = None) -> None:
         super().__init__()
-        self.user, self.password = user, password
+        self.user, self.password, self.token = user, password, token
 
     @property
     def url(self) -> str:
@@ -25,6 +25,7 @@ class NatsServer(Daemon):
 
     def command(self, port: int, folder: Path) -> list[str]:
         auth = ["--user", self.user, "--pass", self.password] if self.user else []
+        auth += ["--auth", self.token] if self.token else []
         return [self.binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(folder / "jetstream"),
                 "-P", str(folder / "nats.pid"), *auth]
 
