@@ -210,6 +210,8 @@ class MqttSink:
         self._serve(0)
 
     def _publish(self, values: list[bytes], intended: float) -> None:
+        if self.published == self.settled:  # the wait for an acknowledgement starts now, not at the last one
+            self.last_ack = time.monotonic()
         self.sent.append([intended, len(values)])
         if self.options.verify:
             self.in_flight.append([values, len(values)])
@@ -219,20 +221,23 @@ class MqttSink:
             self.unwritten.append([written_at, len(values)])
 
     def _wait_for_room(self, wanted: int) -> int:
-        """How many may be published now, serving the socket while none may;
-        after --delivery-timeout without an acknowledgement, what is in flight fails."""
-        while not self.broken:
+        """How many may be published now, serving the socket while none may."""
+        while not self.broken and not self._overdue():
             room = self.options.in_flight - (self.published - self.settled)
             # Room for half the window (or all that is wanted) before publishing
             # again: a few messages at a time, each costing a pass of the loop, is slower.
             if room >= min(wanted, (self.options.in_flight + 1) // 2):
                 return room
-            left = self.last_ack + self.options.delivery_timeout - time.monotonic()
-            if left <= 0:
-                self._break(f"no acknowledgement within {self.options.delivery_timeout:g} s")
-                break
-            self._serve(left)
+            self._serve(self.last_ack + self.options.delivery_timeout - time.monotonic())
         return 0
+
+    def _overdue(self) -> bool:
+        """No acknowledgement for --delivery-timeout while some are awaited:
+        they fail and the connection is dropped. True if so."""
+        if self.published == self.settled or time.monotonic() - self.last_ack < self.options.delivery_timeout:
+            return False
+        self._break(f"no acknowledgement within {self.options.delivery_timeout:g} s")
+        return True
 
     def _serve(self, timeout: float) -> None:
         from sinks.mqtt_wire import Closed
@@ -250,7 +255,7 @@ class MqttSink:
             self._settle(self.unwritten.popleft()[1])
 
     def poll(self, timeout: float = 0.0) -> list[Ack]:
-        if self.wire is not None and not self.broken:
+        if self.wire is not None and not self.broken and not self._overdue():
             self._serve(0)
             deadline = time.monotonic() + timeout
             while not self.acks and self.published > self.settled and not self.broken \

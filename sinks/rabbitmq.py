@@ -177,7 +177,7 @@ class RabbitSink:
         self.published = 0  # the last delivery tag used
         self.floor = 0  # every tag up to here is settled
         self.singles: set[int] = set()  # tags above `floor` settled by a single (not multiple) confirm
-        self.batches: deque[list] = deque()  # [intended, first tag, last tag], oldest first
+        self.batches: deque[list] = deque()  # [intended, first tag, last tag, its lines if --verify], oldest first
         self.returned: list[tuple[bytes, str]] = []  # returned as unroutable, with why; not yet settled by their Ack
         self.acks: list[Ack] = []
         self.last_confirm = time.monotonic()
@@ -255,6 +255,8 @@ class RabbitSink:
         self._pump(0)
 
     def _publish(self, values: list[bytes], intended: float) -> None:
+        if not self._in_flight():  # the wait for a confirm starts now, not at the last one
+            self.last_confirm = time.monotonic()
         self.frames.publish(values)
         # --verify keeps the lines until confirmed: at most --in-flight of them.
         self.batches.append([intended, self.published + 1, self.published + len(values),
@@ -265,24 +267,28 @@ class RabbitSink:
         """How many may be published now, waiting on the socket for confirms
         while none may; after --delivery-timeout without one, what is in
         flight fails and the connection is closed."""
-        while not self.broken:
-            room = self.options.in_flight - (self.published - self.floor - len(self.singles))
+        while not self.broken and not self._overdue():
+            room = self.options.in_flight - self._in_flight()
             # Room for half the window (or all that is wanted) before publishing
             # again: a few messages at a time, each costing a pass of the loop, is slower.
             if room >= min(wanted, (self.options.in_flight + 1) // 2):
                 return room
-            left = self.last_confirm + self.options.delivery_timeout - time.monotonic()
-            if left <= 0:
-                self._give_up(f"no confirm within {self.options.delivery_timeout:g} s")
-                break
-            self._pump(left)
+            self._pump(self.last_confirm + self.options.delivery_timeout - time.monotonic())
         return 0
 
-    def _give_up(self, why: str) -> None:
-        self._break(why)
+    def _in_flight(self) -> int:
+        return self.published - self.floor - len(self.singles)
+
+    def _overdue(self) -> bool:
+        """No confirm for --delivery-timeout while some are awaited: they
+        fail and the connection is closed. True if so."""
+        if not self._in_flight() or time.monotonic() - self.last_confirm < self.options.delivery_timeout:
+            return False
+        self._break(f"no confirm within {self.options.delivery_timeout:g} s")
         if self.connection.is_open:
             self.connection.close()
             self._pump(0)
+        return True
 
     def _returned(self, channel, method, properties, body: bytes) -> None:
         self.returned.append((body, f"returned: {method.reply_code} {method.reply_text}"))
@@ -337,11 +343,10 @@ class RabbitSink:
             self.sum += fingerprint_sum(values) - fingerprint_sum([body for body, _ in bounced])
 
     def poll(self, timeout: float = 0.0) -> list[Ack]:
-        if self.connection is not None and not self.connection.is_closed:
+        if self.connection is not None and not self.connection.is_closed and not self._overdue():
             self._pump(0)
             deadline = time.monotonic() + timeout
-            while not self.acks and self.published > self.floor + len(self.singles) and not self.broken \
-                    and (left := deadline - time.monotonic()) > 0:
+            while not self.acks and self._in_flight() and not self.broken and (left := deadline - time.monotonic()) > 0:
                 self._pump(left)
         acks, self.acks = self.acks, []
         return acks
@@ -350,10 +355,9 @@ class RabbitSink:
         if self.connection is None:
             return []
         deadline = time.monotonic() + timeout
-        while self.published > self.floor + len(self.singles) and not self.broken \
-                and (left := deadline - time.monotonic()) > 0:
+        while self._in_flight() and not self.broken and (left := deadline - time.monotonic()) > 0:
             self._pump(left)
-        if self.published > self.floor + len(self.singles):
+        if self._in_flight():
             self._break(f"no confirm within the {timeout:g} s of closing")
         if self.connection.is_open:
             self.connection.close()

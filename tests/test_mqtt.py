@@ -4,8 +4,11 @@ QoS 0 honestly unacknowledged."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import signal
+import time
 
 import pytest
 
@@ -13,6 +16,7 @@ from harness.servers.local import free_port
 from harness.servers.mosquitto import Mosquitto
 from tests.conformance import SinkConformance, Target
 from tests.conformance.suite import accounted, result_of
+from tests.fixtures.aws import generated, sink_options
 from tests.fixtures.common import run_cli
 from tests.fixtures.mosquitto import mosquitto, topic_name  # noqa: F401 (fixtures)
 
@@ -81,3 +85,21 @@ def test_a_wrong_password_is_one_line(topic_name):
     stderr = done.stderr.decode()
     assert done.returncode == 2 and "refused the connection: Not authorized" in stderr, stderr
     assert "wrong-one" not in stderr
+
+
+def test_no_acknowledgement_within_the_delivery_timeout_fails_what_is_in_flight(mosquitto, topic_name):
+    import sinks.mqtt as mqtt
+
+    options = sink_options(mqtt, "--port", str(mosquitto.port), "--topic", topic_name, "--delivery-timeout", "0.5")
+    sink = mqtt.create(options, 0, 1)
+    sink.open()
+    [batch] = generated(100)
+    os.kill(mosquitto.pid, signal.SIGSTOP)
+    try:
+        sink.send(batch.data, batch.lines, 1.0)
+        time.sleep(0.6)
+        acks = sink.poll(0.1) + sink.close(1.0)
+    finally:
+        os.kill(mosquitto.pid, signal.SIGCONT)
+    assert sum(a.failed for a in acks) == 100 and sum(a.delivered for a in acks) == 0
+    assert {a.reason for a in acks} == {"in doubt: no acknowledgement within 0.5 s"}

@@ -4,6 +4,9 @@ messages) counted failed with its reason."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,20 @@ def test_bad_flags_are_one_line_naming_the_flag(flags, culprit):
 def test_a_password_in_the_url_is_hidden():
     assert rabbitmq.hidden("amqp://ann:s%40cret@host:5673/vh") == "amqp://ann:***@host:5673/vh"
     assert rabbitmq.hidden("amqp://host/") == "amqp://host/"
+
+
+def test_no_confirm_within_the_delivery_timeout_fails_what_is_in_flight(rabbitmq_server, queue):
+    options = sink_options(rabbitmq, "--url", rabbitmq_server.url, "--queue", queue, "--delivery-timeout", "0.5")
+    rabbitmq.check(options)
+    sink = rabbitmq.create(options, 0, 1)
+    sink.open()
+    [batch] = generated(100)
+    os.kill(rabbitmq_server.pid, signal.SIGSTOP)
+    try:
+        sink.send(batch.data, batch.lines, 1.0)
+        time.sleep(0.6)
+        acks = sink.poll(0.1) + sink.close(1.0)
+    finally:
+        os.kill(rabbitmq_server.pid, signal.SIGCONT)
+    assert sum(a.failed for a in acks) == 100 and sum(a.delivered for a in acks) == 0
+    assert {a.reason for a in acks} == {"in doubt: no confirm within 0.5 s"}
