@@ -93,9 +93,10 @@ def cluster(tmp_path_factory):
         assert left == {}, "Ray processes outlived the cluster"
 
 
-def coordinator(cluster, tmp_path: Path, *flags: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "harness", "run", *flags, "--cluster", f"ray:{cluster.address}", "--shards", "2",
-               "--results", str(tmp_path / "results")]
+def coordinator(cluster, tmp_path: Path, *flags: str, placed: bool = True) -> subprocess.Popen:
+    """`logstorm run FLAGS`, on the cluster by --cluster and --shards unless not `placed` (a profile's [cluster] says)."""
+    where = ["--cluster", f"ray:{cluster.address}", "--shards", "2"] if placed else []
+    command = [sys.executable, "-m", "harness", "run", *flags, *where, "--results", str(tmp_path / "results")]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": str(cluster.folder)}
     return subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
@@ -171,7 +172,22 @@ verify = true
 
 
 def test_ctrl_c_stops_every_shard_and_still_merges(cluster, tmp_path):
-    process = coordinator(cluster, tmp_path, "--duration", "120", "--rate", "3000", "--seed", "5", "--sink", "null")
+    (tmp_path / "long.toml").write_text(f"""[profile]
+description = "two minutes, paced"
+
+[load]
+duration = 120
+rate = 3000
+seed = 5
+
+[[sinks]]
+name = "null"
+
+[cluster]
+address = "{cluster.address}"
+shards = 2
+""")
+    process = coordinator(cluster, tmp_path, str(tmp_path / "long.toml"), placed=False)  # its [cluster] table places it
     seen: list[bytes] = []
     try:
         wait_for_second(process, seen)
@@ -182,7 +198,7 @@ def test_ctrl_c_stops_every_shard_and_still_merges(cluster, tmp_path):
     stderr = b"".join(seen) + err
     assert process.returncode == 0, stderr.decode()
     assert re.search(rb"\| shard 0 @ \S+ \(127\.0\.0\.1\) [\d,]+/s, shard 1 @ \S+ \(127\.0\.0\.1\) [\d,]+/s", seen[-1])  # the sum, and each shard
-    merged, parts = results(tmp_path)
+    merged, parts = results(tmp_path, "long")
     assert merged["interrupted"] and [e["state"] for e in merged["shards"]] == ["ok", "ok"]
     assert all(p["interrupted"] for p in parts)
     generated = merged["totals"]["generated"]

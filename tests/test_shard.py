@@ -111,3 +111,25 @@ def test_a_bad_cluster_is_one_line_naming_it(flags, culprit):
     result = run_cli("run", "--lines", "10", *flags)
     assert result.returncode == 2
     assert result.stderr.count(b"\n") == 1 and culprit in result.stderr and b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("table, culprit", [
+    ('engine = "dask"', b":11: [cluster] engine 'dask' is not one of ray"),
+    ("shardz = 2", b":11: unknown key 'shardz' in [cluster]"),
+    ("shards = 0", b":11: [cluster] shards"),
+    ('address = "127.0.0.1:1"', b"cannot reach the Ray cluster at 127.0.0.1:1"),
+])
+def test_a_bad_cluster_table_is_one_line_naming_it(tmp_path, table, culprit):
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'[profile]\ndescription = "x"\n\n[load]\nlines = 10\n\n[[sinks]]\nname = "null"\n\n[cluster]\n{table}\n')
+    result = run_cli("run", str(profile))
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1 and culprit in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_shard_of_a_profile_with_a_cluster_table_runs_where_it_is(tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\ndescription = "x"\n\n[load]\nlines = 10\n\n[[sinks]]\nname = "null"\n\n'
+                       '[cluster]\naddress = "127.0.0.1:1"\n')
+    result = run_cli("run", str(profile), "--shard", "0/1", "--results", str(tmp_path))
+    assert result.returncode == 0, result.stderr

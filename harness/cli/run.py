@@ -151,6 +151,11 @@ def run(args: argparse.Namespace) -> int:
 
     if getattr(args, "profile", None):
         profile = load(args)
+        if args.cluster is None and args.shard is None:  # a shard runs where it was placed
+            from harness.cluster.table import cluster_of
+
+            if (table := cluster_of(profile.path)) is not None:
+                args.cluster, args.shards = table[0], args.shards or table[1]
         name, repeat, folder = profile.name, profile.repeat, args.results or profile.results
         resolved, warmup, specs = redact(profile.resolved()), profile.warmup, profile.to_runspec
         thresholds, sinks = _thresholds(profile.thresholds, args.threshold), [s.name for s in profile.sinks]

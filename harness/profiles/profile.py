@@ -217,7 +217,7 @@ def _shown(path: Path) -> str:
 # ---------------------------------------------------------------- the sections
 
 TOP = {"profile": Key("table", required=True), "load": Key("table", {}), "sinks": Key("tables", required=True),
-       "thresholds": Key("table", {}), "read_back": Key("table")}
+       "thresholds": Key("table", {}), "read_back": Key("table"), "cluster": Key("table")}  # [cluster]: harness/cluster/table.py
 READ_BACK = {"url": Key("str", required=True), "quiet": Key("number", 5.0, 0, above=True)}
 PROFILE = {
     "description": Key("str", required=True),
