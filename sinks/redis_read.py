@@ -44,12 +44,12 @@ def checked(options) -> None:
     try:
         kind = client(options).type(options.stream).decode()
     except redis.AuthenticationError as error:
+        if not options.password:
+            raise UserError(f"{options.where} refused to log in without a password: put it in "
+                            "--url redis://:PASSWORD@HOST or REDIS_PASSWORD") from None
         raise UserError(f"{options.where} refused to log in ({_first_line(error)}): check the password "
                         "(--url redis://:PASSWORD@HOST or REDIS_PASSWORD)") from None
     except redis.ResponseError as error:
-        if "NOAUTH" in str(error):
-            raise UserError(f"{options.where} needs a password: put it in --url redis://:PASSWORD@HOST "
-                            "or REDIS_PASSWORD") from None
         raise UserError(f"{options.where}: {_first_line(error)}") from None
     except redis.RedisError as error:
         raise UserError(f"cannot reach {options.where}: {_first_line(error)}") from None
