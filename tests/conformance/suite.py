@@ -76,7 +76,8 @@ class SinkConformance:
         fault then lands mid-run, not in its set-up."""
         for key, value in target.env.items():
             monkeypatch.setenv(key, value)
-        run = Watched(tmp_path, *load, "--sink", self.sink, *target.flags, session=session)
+        # Generators start last, after the supervisor built the line factory (seconds on a loaded machine).
+        run = Watched(tmp_path, *load, "--sink", self.sink, *target.flags, wait_for="generator", session=session)
         deadline = time.monotonic() + STARTED_WITHIN
         while target.stored is not None and not target.stored() and time.monotonic() < deadline:
             time.sleep(0.2)
