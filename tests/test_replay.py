@@ -112,3 +112,10 @@ def test_ten_thousand_lines_over_100_s_at_speed_10_take_10_s_each_on_time(tmp_pa
     p99, most = (float(x) for x in re.search(r"p99 ([\d.]+) ms, max ([\d.]+) ms", said).groups())
     # Each line's latency is its send time's distance from its scaled offset.
     assert p99 <= 20, said
+
+
+def test_speed_without_replay_is_refused(tmp_path):
+    log = tmp_path / "in.log"
+    write_log(log, [0, 1])
+    result = run_cli("stream", "null", "--speed", "10", str(log))
+    assert result.returncode == 2 and b"--replay" in result.stderr and result.stderr.count(b"\n") == 1

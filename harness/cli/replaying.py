@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from harness.options import number
 
@@ -21,14 +21,28 @@ def add_replay(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("replay on the file's own clock")
     group.add_argument("--replay", action="store_true",
                        help="send each line at its original offset from the first, read from its timestamp "
-                            "(our formats, Apache and nginx logs); excludes --rate and --schedule")
+                            "(our formats, Apache and nginx logs; the input is read whole first); excludes --rate and --schedule")
     group.add_argument("--speed", type=number(float, 0, low_open=True), default=1.0, metavar="X",
                        help="with --replay: X times faster (60: an hour in a minute; default 1)")
     group.add_argument("--retime", action="store_true",
                        help="with --replay: rewrite each line's timestamp to when it is sent")
 
 
-def replay(args: argparse.Namespace, chunks: Iterable[bytes]) -> tuple[object, float | None, Iterator[bytes]]:
+def pacing(args: argparse.Namespace, schedule: Any, chunks: Iterable[bytes]) -> tuple[Any, float | None, Iterable[bytes]]:
+    """(schedule, start time or None, the chunks to send): those given, or
+    with --replay the file's own."""
+    from harness.errors import UserError
+
+    if not args.replay:
+        if args.retime or args.speed != 1.0:
+            raise UserError("--speed and --retime go with --replay")
+        return schedule, None, chunks
+    if schedule is not None:
+        raise UserError("--replay paces by the file's own timestamps: leave out --rate and --schedule")
+    return replay(args, chunks)
+
+
+def replay(args: argparse.Namespace, chunks: Iterable[bytes]) -> tuple[Any, float | None, Iterator[bytes]]:
     """(schedule, start time or None, the chunks to send) of a replay, its
     notes on stderr (unreadable times, a file going back in time)."""
     from harness.errors import UserError
@@ -36,8 +50,6 @@ def replay(args: argparse.Namespace, chunks: Iterable[bytes]) -> tuple[object, f
     from harness.sources.files import CHUNK_BYTES
     from harness.sources.replay import record
 
-    if args.rate is not None or args.schedule is not None:
-        raise UserError("--replay paces by the file's own timestamps: leave out --rate and --schedule")
     recorded = record(chunks)
     timed = timing(recorded.times)
     if recorded.lines and timed.unreadable == len(recorded.lines):

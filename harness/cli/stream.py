@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 from harness.errors import RunFailed
 from harness.options import number
 from harness.sources.files import InputError
-from harness.cli.replaying import add_replay, replay
+from harness.cli.replaying import add_replay, pacing
 from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
 
 
@@ -58,9 +58,7 @@ def run(args: argparse.Namespace) -> int:
     paths = tuple(args.files or ["-"])
     check_inputs(paths, args.endpoint_url)
     broken: list[InputError] = []
-    chunks, schedule, start_at = until_broken(read_chunks(paths, args.endpoint_url), broken), schedule_of(args), None
-    if args.replay:
-        schedule, start_at, chunks = replay(args, chunks)
+    schedule, start_at, chunks = pacing(args, schedule_of(args), until_broken(read_chunks(paths, args.endpoint_url), broken))
     spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
                    rate=args.rate, schedule=schedule, quiet=args.quiet, start_at=start_at)
     outcome = supervise(spec, chunks)
