@@ -4,10 +4,11 @@
 Delivered = acknowledged by the broker: PUBACK at QoS 1, PUBCOMP at QoS 2.
 (MQTT 5 would add a reason code to each, and costs paho about a third more
 per message to decode; a 3.1.1 broker that will not take a message closes
-the connection, and what is in flight fails with that.) At QoS 0 the broker acknowledges nothing: those lines are "sent,
-unacknowledged": the sink says so (`unacknowledged()`), the summary reads
-"N sent, unacknowledged" and the result file "acknowledged": false, and
-only --verify (a subscriber) tells what arrived.
+the connection, and what is in flight fails with that.) At QoS 0 the broker
+acknowledges nothing: those lines are "sent, unacknowledged". The sink says
+so (`unacknowledged()`): the summary reads "N sent, unacknowledged", the
+result file "acknowledged": false, and only --verify (a subscriber) tells
+what arrived.
 
 paho connects (credentials, CONNACK); then the publish path is
 sinks/mqtt_wire.py on paho's socket, in the producer's own thread: send()
