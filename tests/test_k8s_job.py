@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import jsonschema
-import pytest
 import yaml
 
 from sinks.kafka_options import Options
