@@ -6,7 +6,7 @@ The promises (one test each, in tests/conformance/suite.py):
 
     every line counted     delivered + failed = generated, all delivered, and
                            the server holds them (when it can be read back)
-    slow server            the server stopped (SIGSTOP) for 2 s mid-run, then
+    slow server            the server stopped (SIGSTOP) for 1.5 s mid-run, then
                            resumed: the run waits (backpressure), exit 0, no loss
     unreachable server     exit 2 within 15 s, one line on stderr, no traceback
     server killed          SIGKILL mid-run: the run ends in bounded time, exit 1,

@@ -19,8 +19,8 @@ from tests.test_faults import Watched
 # Paced runs last long enough that a fault lands mid-run, and end by the
 # fault; the slow-server run ends by itself a few seconds after the server resumes.
 LONG_SECONDS = 60
-SHORT_SECONDS = 5
-STOPPED_SECONDS = 2.0
+SHORT_SECONDS = 3
+STOPPED_SECONDS = 1.5
 UNREACHABLE_SECONDS = 15.0
 STARTED_WITHIN = 30.0
 KILLED_WITHIN = 30.0  # a sink's own timeout, then DOWN_SECONDS of nothing but failures
