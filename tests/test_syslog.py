@@ -125,11 +125,13 @@ def test_the_rsyslog_kafka_profile_documents_the_chain_and_runs_it(cli, rsyslog,
 
 
 @pytest.mark.slow
-def test_rsyslog_killed_and_restarted_the_sink_reconnects_and_the_loss_is_accounted(rsyslog, tmp_path):
-    server = rsyslog()
+@pytest.mark.parametrize("scheme", ["tcp", "tls"])
+def test_rsyslog_killed_and_restarted_the_sink_reconnects_and_the_loss_is_accounted(rsyslog, certificates, tmp_path, scheme):
+    server = rsyslog(tls=certificates)
+    target = f"tcp://127.0.0.1:{server.tcp_port}" if scheme == "tcp" else f"tls://127.0.0.1:{server.tls_port}"
     command = [sys.executable, "-m", "harness", "run", "--lines", "40000", "--rate", "10000", "-q", "--sink", "syslog",
-               "--target", f"tcp://127.0.0.1:{server.tcp_port}", "--envelope", "rfc5424", "--read-back",
-               f"file://{server.output}", "--read-back-quiet", "2", "--results", str(tmp_path)]
+               "--target", target, *(["--ca", str(certificates[0])] if scheme == "tls" else []), "--envelope", "rfc5424",
+               "--read-back", f"file://{server.output}", "--read-back-quiet", "2", "--results", str(tmp_path)]
     run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
     try:
         wait_for_lines(server.output, 5000)  # mid-run, however slowly the run started
