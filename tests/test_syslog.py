@@ -190,6 +190,7 @@ def test_a_shipper_that_cuts_the_connection_leaves_the_lines_in_doubt(cli, syslo
     (["--target", "tcp://127.0.0.1:1", "--ca", "x.pem"], b"--ca and --insecure are for tls://"),
     (["--target", "tcp://127.0.0.1:1"], b"cannot connect to tcp://127.0.0.1:1: ECONNREFUSED"),
     (["--target", "udp://127.0.0.1:514", "--read-back", "ftp://x/y"], b"--read-back ftp://x/y: expected"),
+    (["--target", "udp://127.0.0.1:514", "--tag", "--shard", "0/2"], b"--tag and --read-back are for a run on one machine"),
 ])
 def test_bad_flags_are_one_line_and_exit_2(cli, flags, said):
     done = cli("run", "--lines", "10", "-q", "--sink", "syslog", *flags)

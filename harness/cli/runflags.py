@@ -63,6 +63,9 @@ def line_identity(args: argparse.Namespace, format: str) -> dict:
     """The RunSpec fields of --tag and --read-back: a Tagger, a ReadBack."""
     if not (args.tag or args.read_back):
         return {}
+    if getattr(args, "shard", None) or getattr(args, "cluster", None):
+        # Each shard would draw its own run id and expect every line number.
+        raise UserError("--tag and --read-back are for a run on one machine, not with --shard or --cluster")
     from harness.readback.target import line_identity as identity
 
     return identity(format, args.read_back, args.read_back_quiet)
