@@ -108,3 +108,12 @@ def test_a_profile_read_back_table_with_a_bad_url_names_the_file_and_line(cli, t
     done = cli("run", str(profile))
     assert done.returncode == 2
     assert f"{profile}:10: --read-back ftp://x/y: expected".encode() in done.stderr, done.stderr
+
+
+def test_a_profile_with_read_back_and_cluster_tables_is_refused(cli, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\ndescription = "x"\n[load]\nlines = 10\n[[sinks]]\nname = "null"\n'
+                       '[read_back]\nurl = "file:///tmp/x.log"\n[cluster]\nengine = "ray"\n')
+    done = cli("run", str(profile))
+    assert done.returncode == 2
+    assert f"{profile}:7: [read_back] is for a run on one machine, not with [cluster]".encode() in done.stderr, done.stderr

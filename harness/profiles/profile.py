@@ -291,12 +291,14 @@ def _profile(path: Path, where: Where, data: dict, texts: Mapping[tuple, str]) -
     sinks = tuple(read_sink(where, i, raw, texts) for i, raw in enumerate(top["sinks"]))
     return Profile(name=path.stem, path=str(path), description=head["description"], repeat=head["repeat"],
                    results=head["results"], load=load, sinks=sinks, thresholds=_thresholds(where, top["thresholds"]),
-                   read_back=_read_back(where, top["read_back"], texts))
+                   read_back=_read_back(where, top["read_back"], texts, clustered=top["cluster"] is not None))
 
 
-def _read_back(where: Where, raw: Any, texts: Mapping[tuple, str]) -> dict | None:
+def _read_back(where: Where, raw: Any, texts: Mapping[tuple, str], clustered: bool) -> dict | None:
     if raw is None:
         return None
+    if clustered:  # each shard would draw its own run id and expect every line
+        raise where.error(("read_back",), "[read_back] is for a run on one machine, not with [cluster]")
     from harness.readback.target import parse
 
     table = read_table(where, ("read_back",), raw, READ_BACK, "[read_back]", texts)
