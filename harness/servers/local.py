@@ -19,12 +19,13 @@ STOP_GRACE = 10.0  # SIGTERM, then SIGKILL after this long
 __all__ = ["free_port", "launch", "wait_listening", "stop", "stop_pid", "listening_pid"]
 
 
-def launch(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+def launch(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+           stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
     """Start `command` with its output in `log`. Its own session: a terminal's
     Ctrl-C goes to the foreground process group, and the server must outlive
     logstorm's drain."""
     with open(log, "wb") as out:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+        return subprocess.Popen(command, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 cwd=cwd, preexec_fn=_die_with_parent, start_new_session=True)
 
 

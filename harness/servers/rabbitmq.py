@@ -8,9 +8,11 @@ folder. Starts in about 7 s.
 
 /usr/sbin/rabbitmq-server switches to the rabbitmq user; the script it calls,
 /usr/lib/rabbitmq/bin/rabbitmq-server, runs as whoever starts it, with every
-path and port from the environment. It is a shell that starts the Erlang
-VM (beam.smp) as its child: the server is that child, found by the PID
-listening on our AMQP port, and stopping or killing it ends the shell too.
+path and port from the environment. With RABBITMQ_ALLOW_INPUT it execs the
+Erlang VM (otherwise it starts the VM as its child and waits, and killing
+the script leaves the VM running): our child is then the server itself,
+dying with whoever started it. The VM reads its stdin and stops at its end,
+so stdin is a pipe we hold open: a second way it ends with us.
 The Erlang port mapper (epmd) it starts outlives it, detached: it is stopped
 by the PID listening on our epmd port.
 """
@@ -35,8 +37,7 @@ EPMD_FIND_SECONDS = 2.0
 class RabbitMQ:
     def __init__(self, user: str = "guest", password: str = "guest") -> None:
         self.user, self.password = user, password
-        self.process: subprocess.Popen | None = None  # the shell script
-        self.server_pid: int | None = None  # the Erlang VM it started
+        self.process: subprocess.Popen | None = None
         self.port = 0
         self.epmd_port = 0
         self.log_path: Path | None = None
@@ -44,9 +45,8 @@ class RabbitMQ:
 
     @property
     def pid(self) -> int:
-        """The server's own process (the Erlang VM): the one to stop or kill."""
-        assert self.server_pid is not None, "rabbitmq not started"
-        return self.server_pid
+        assert self.process is not None, "rabbitmq not started"
+        return self.process.pid
 
     def __repr__(self) -> str:  # the password stays out of any report
         return f"RabbitMQ(127.0.0.1:{self.port or 'not started'}, user={self.user})"
@@ -64,9 +64,9 @@ class RabbitMQ:
         self.port, self.epmd_port = free_port(), free_port()
         self.log_path = folder / "server.log"
         try:
-            self.process = launch([SCRIPT], self.log_path, env=self._environment(folder), cwd=folder)
+            self.process = launch([SCRIPT], self.log_path, env=self._environment(folder), cwd=folder,
+                                  stdin=subprocess.PIPE)
             wait_listening(self.process, self.port, READY_TIMEOUT, "rabbitmq-server", self.log_path)
-            self.server_pid = listening_pid(self.port)
         except BaseException:
             self.stop()
             raise
@@ -92,15 +92,19 @@ class RabbitMQ:
             "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
             "RABBITMQ_CONFIG_FILE": str(config),
+            # The script then execs the Erlang VM instead of starting it as a child: our
+            # child is the server itself, and dies with whoever started it (PR_SET_PDEATHSIG).
+            "RABBITMQ_ALLOW_INPUT": "true",
         }
 
     def stop(self) -> None:
-        """The Erlang VM by its PID (SIGTERM: it stops in about a second),
-        the shell that started it, then the epmd it started, by the PID
-        listening on its port (found first: it may be slow to appear)."""
+        """The server by its PID (SIGTERM: it stops in about a second), then
+        the epmd it started, by the PID listening on its port (found first:
+        it may be slow to appear)."""
         epmd = self._epmd_pid()
-        stop_pid(self.server_pid)
         stop(self.process)
+        if self.process is not None:
+            self.process.stdin.close()
         stop_pid(epmd)
         if self._dir is not None:
             self._dir.cleanup()
