@@ -147,11 +147,9 @@ class Profile:
                        **self._line_identity())
 
     def _line_identity(self) -> dict:
-        if self.read_back is None:
-            return {}
         from harness.readback.target import line_identity
 
-        return line_identity(self.load.format, self.read_back["url"], self.read_back["quiet"])
+        return {} if self.read_back is None else line_identity(self.load.format, self.read_back["url"], self.read_back["quiet"])
 
     def resolved(self) -> dict:
         """The whole profile with defaults filled in, as plain JSON-able data
