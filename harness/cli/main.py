@@ -72,6 +72,24 @@ def _module(command: str):
 
 
 def _run(prog: str, command: str, argv: Sequence[str]) -> int:
+    """The command's status; what goes wrong outside it is one line, no traceback."""
+    try:
+        return _command(prog, command, argv)
+    except UserError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run's own handling (while it loads or checks its
+        # sinks): nothing was sent yet, so there is nothing to drain or report.
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): a normal end, not a crash.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _command(prog: str, command: str, argv: Sequence[str]) -> int:
     from harness.run.child import keep_freed_memory
 
     keep_freed_memory()
@@ -80,17 +98,8 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
     parser = Parser(prog=prog, description=module.__doc__.strip().splitlines()[0], epilog=getattr(module, "EXAMPLES", None),
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version)
-    try:
-        module.add_arguments(parser, argv)
-        args = parser.parse_intermixed_args(argv)
-        return module.run(args)
-    except UserError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return error.status
-    except BrokenPipeError:
-        # The reader of our output went away (`| head`): a normal end, not a crash.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    module.add_arguments(parser, argv)
+    return module.run(parser.parse_intermixed_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -142,34 +142,36 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         clocks = clocks_in_turn(context, len(topology.role("generator")), realtime)
         reader: threading.Thread | None = None
         reader_result: dict[str, Any] = {}
-        source: Any = spec.source
-        # Generators start last: the other children set up (a sink connects)
-        # while the supervisor builds the line factory once, which forked
-        # generators then share instead of each building its own pools.
-        for p in sorted(topology.processes, key=lambda p: p.role == "generator"):
-            if p.role == "generator" and source is spec.source and context.get_start_method() == "fork":
-                from generators.factory import LineFactory
-
-                source = LineFactory(spec.source)
-            if p.role == "generator":
-                # Shard K of N takes the batches whose index is K mod N; its generator r
-                # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
-                start(p.name, generator_role, source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
-                      outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag)
-            elif p.role == "producer":
-                rings_in = [rings[r].handle for r in p.rings]
-                start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
-            elif p.role == "observer":
-                start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
-            elif p.role == "read-back":
-                start(p.name, read_back_role, spec.read_back, controls(p.slot), layout.sources, events["observers_done"])
-            elif p.role == "metrics":
-                start(p.name, metrics_role, board.handle, layout, controls(None), events["metrics_done"])
-            elif p.role == "reader":
-                reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
-                                          args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), piece_lines, reader_result))
         outcome = Outcome(totals=Totals(), status=0)
+        # From here a Ctrl-C is a stop like any other, also while the line
+        # factory builds and the children start.
         with Signals(events["stop"], events["abort"]) as signals:
+            source: Any = spec.source
+            # Generators start last: the other children set up (a sink connects)
+            # while the supervisor builds the line factory once, which forked
+            # generators then share instead of each building its own pools.
+            for p in sorted(topology.processes, key=lambda p: p.role == "generator"):
+                if p.role == "generator" and source is spec.source and context.get_start_method() == "fork":
+                    from generators.factory import LineFactory
+
+                    source = LineFactory(spec.source)
+                if p.role == "generator":
+                    # Shard K of N takes the batches whose index is K mod N; its generator r
+                    # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
+                    start(p.name, generator_role, source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
+                          outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag)
+                elif p.role == "producer":
+                    rings_in = [rings[r].handle for r in p.rings]
+                    start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
+                elif p.role == "observer":
+                    start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
+                elif p.role == "read-back":
+                    start(p.name, read_back_role, spec.read_back, controls(p.slot), layout.sources, events["observers_done"])
+                elif p.role == "metrics":
+                    start(p.name, metrics_role, board.handle, layout, controls(None), events["metrics_done"])
+                elif p.role == "reader":
+                    reader = threading.Thread(target=_reader_thread, name="reader", daemon=True,
+                                              args=(chunks, spec.lines, outlets(p.rings), controls(p.slot), piece_lines, reader_result))
             if reader is not None:
                 reader.start()
             watch = Watch(children, board, {p.name: p.slot for p in topology.processes if p.role in ("generator", "producer")},
