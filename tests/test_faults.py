@@ -197,3 +197,19 @@ def test_stream_stdout_into_head_ends_at_once_counting_what_was_written(tmp_path
     stderr = done.stderr.decode()
     assert "0 failed" in stderr and "Traceback" not in stderr and "error" not in stderr
     assert "unsent: " in stderr and "stdout was closed by its reader" in stderr
+
+
+def test_ctrl_c_while_the_sinks_are_checked_is_one_line_and_130(tmp_path):
+    """Before the run starts (here: waiting for a broker nobody serves),
+    Ctrl-C has nothing to drain: one line, status 130, no traceback, no result."""
+    from tests.fixtures.aws import free_port
+
+    process = start("run", "--lines", "1000", "--sink", "kafka", "--broker", f"127.0.0.1:{free_port()}",
+                    "--results", str(tmp_path / "results"))
+    time.sleep(2.0)  # the check waits up to 10 s for the broker
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 130, stderr
+    assert stderr.decode().strip().splitlines()[-1] == "logstorm run: interrupted"
+    assert b"Traceback" not in stderr
+    assert not list(tmp_path.rglob("*.json"))
