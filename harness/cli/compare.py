@@ -5,9 +5,9 @@
 
 BASE and NEW are result files, or folders whose *.json files are runs of
 one profile; each repetition is one sample. Each metric shows the median
-run ± the noise within each side, the change (Hodges-Lehmann) and its 95%
-interval; it is better or worse only when that whole interval lies beyond
-its threshold (so also significant by a Mann-Whitney U test, alpha 0.05).
+run ± the noise within each side, the change of the medians and the 95%
+interval of new/base (Hodges-Lehmann); it is better or worse only when that
+whole interval lies beyond its threshold (so also significant by a Mann-Whitney U test, alpha 0.05).
 One run a side cannot be judged: only the change is shown. Gated metrics:
 throughput, p50, p99 and any metric named in --threshold;
 --fail-on-regression exits 1 when one of them got worse or is missing from

@@ -3,10 +3,10 @@ the noise within each side, and a verdict that accounts for that noise.
 
 The samples are repetitions, independent runs of one profile (a folder of
 runs, or a file of `profile.repeat` runs): each run's throughput, p50, p99
-... is one sample. The change is the Hodges-Lehmann estimate of new/base
-(the median of the pairwise ratios) with its 95 % interval; a change is
-"better" or "worse" only when that whole interval lies beyond the metric's
-threshold, which also makes it significant by the two-sided Mann-Whitney U
+... is one sample. The change is that of the medians, shown with the 95 %
+interval of new/base by Hodges-Lehmann (from the pairwise ratios); a
+change is "better" or "worse" only when that whole interval lies beyond the
+metric's threshold, which also makes it significant by the two-sided Mann-Whitney U
 test (alpha 0.05, exact for small samples). One run a side is not judged:
 the seconds of a run are not independent samples (a slow second is
 followed by a slow second), so only the change is shown. Runs too few to
@@ -154,15 +154,15 @@ def judge(sink: str, label: str, metric: Metric, check: Check, base_samples: Seq
     if base is None or new is None or base == 0:
         return Row(sink, label, metric, base, new, None, NOT_COMPARABLE, check.gated, None, runs=sizes)
     spread = {"base_noise": noise(base_samples), "new_noise": noise(new_samples), "runs": sizes}
+    change = (new - base) / base * 100  # of the medians shown, so a reader can check it
     found = shift(base_samples, new_samples, ALPHA)
     if found is None:
-        return Row(sink, label, metric, base, new, (new - base) / base * 100, UNJUDGED, check.gated, None, **spread)
+        return Row(sink, label, metric, base, new, change, UNJUDGED, check.gated, None, **spread)
     verdict = SAME
     beyond = found.low > check.percent or found.high < -check.percent
     if beyond and found.p_value < ALPHA:
-        verdict = BETTER if (found.change > 0) == metric.higher_is_better else WORSE
-    return Row(sink, label, metric, base, new, found.change, verdict, check.gated, found.p_value, found.low, found.high,
-               **spread)
+        verdict = BETTER if (found.low > 0) == metric.higher_is_better else WORSE
+    return Row(sink, label, metric, base, new, change, verdict, check.gated, found.p_value, found.low, found.high, **spread)
 
 
 def compare(base: dict, new: dict, thresholds: Thresholds) -> list[Row]:

@@ -1,8 +1,8 @@
 """How sure a change between two sets of repetitions is: the two-sided
 Mann-Whitney U test (exact for small samples without ties), and the
-Hodges-Lehmann estimate of the ratio new/base with its distribution-free
-confidence interval, the two read off the same U distribution so they
-always agree (the interval excludes 1 exactly when the exact test rejects).
+Hodges-Lehmann distribution-free confidence interval of the ratio
+new/base, the two read off the same U distribution so they always agree
+(the interval excludes 1 exactly when the exact test rejects).
 
 Repetitions are independent runs; the seconds of one run are not (a slow
 second is followed by a slow second), which is why compare never feeds
@@ -22,9 +22,8 @@ EXACT_PAIRS = 900  # n1 * n2 up to which the U distribution is counted exactly (
 
 @dataclass(frozen=True)
 class Shift:
-    """new/base as a relative change, in percent: the estimate and its interval."""
+    """The interval of new/base as a relative change, in percent, and the test's p-value."""
 
-    change: float
     low: float
     high: float
     p_value: float
@@ -39,9 +38,9 @@ def min_p_value(n1: int, n2: int) -> float:
 
 
 def shift(base: Sequence[float], new: Sequence[float], alpha: float) -> Shift | None:
-    """The Hodges-Lehmann estimate of new/base (median of the pairwise
-    ratios) with its 1 - alpha interval, and the test's p-value; None when
-    the samples are too few to reach alpha or hold a value <= 0."""
+    """The 1 - alpha interval of new/base from the sorted pairwise ratios
+    (Hodges-Lehmann), and the test's p-value; None when the samples are too
+    few to reach alpha or hold a value <= 0."""
     n1, n2 = len(base), len(new)
     if min_p_value(n1, n2) >= alpha or min(min(base), min(new)) <= 0:
         return None
@@ -49,8 +48,8 @@ def shift(base: Sequence[float], new: Sequence[float], alpha: float) -> Shift | 
     k = _rank_of_bound(n1, n2, alpha)
     if k == 0:
         return None
-    percent = [(math.exp(r) - 1) * 100 for r in (statistics.median(ratios), ratios[k - 1], ratios[len(ratios) - k])]
-    return Shift(percent[0], percent[1], percent[2], p_value(base, new))
+    low, high = ((math.exp(r) - 1) * 100 for r in (ratios[k - 1], ratios[len(ratios) - k]))
+    return Shift(low, high, p_value(base, new))
 
 
 def p_value(a: Sequence[float], b: Sequence[float]) -> float:
