@@ -138,6 +138,18 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+def split_lines(data: bytes, lines: int) -> list[bytes]:
+    """The `lines` lines of `data`, without their newlines: one message each
+    for the sinks that send a line as a message. A count that does not match
+    is the harness's bug, not the user's: ValueError."""
+    values = data.split(b"\n")
+    if values[-1] == b"":
+        values.pop()
+    if len(values) != lines:
+        raise ValueError(f"send() got {len(values)} lines, told {lines}")
+    return values
+
+
 def cut(data: bytes, lines: int, start: int = 0) -> int:
     """Byte offset just past the `lines`-th newline of `data` from `start`
     (len(data) when it holds fewer)."""

@@ -28,7 +28,7 @@ from typing import Callable
 
 from harness.errors import UserError
 from sinks import kafka_options
-from sinks.base import Ack
+from sinks.base import Ack, split_lines
 from sinks.kafka_log import Captured, log_error, stderr_logger
 from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, speaks_sasl, with_bootstrap
 from sinks.kafka_verify import fingerprint_sum
@@ -158,11 +158,7 @@ class KafkaSink:
             raise UserError(f"bad Kafka setting: {_reason(error)}") from None
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = data.split(b"\n")
-        if values[-1] == b"":
-            values.pop()
-        if len(values) != lines:
-            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        values = split_lines(data, lines)
         refused = self._produce(values, int(intended * 1000))
         if self.options.verify:
             self.count += len(values) - len(refused)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Ack, new_run_id
+from sinks.base import Ack, new_run_id, split_lines
 
 NAME = "mqtt"
 HELP = "publish each line as one MQTT message (QoS 1 by default), acknowledged by the broker"
@@ -194,11 +194,7 @@ class MqttSink:
                 self.in_flight.popleft()
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = data.split(b"\n")
-        if values[-1] == b"":
-            values.pop()
-        if len(values) != lines:
-            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        values = split_lines(data, lines)
         start = 0
         while start < len(values) and not self.broken:
             room = self._wait_for_room(len(values) - start)

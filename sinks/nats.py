@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 from harness.errors import UserError
 from harness.options import number, words
-from sinks.base import Ack
+from sinks.base import Ack, split_lines
 from sinks.nats_read import CONNECT_TIMEOUT, STAMP, Refused, checked, connect
 
 NAME = "nats"
@@ -211,11 +211,7 @@ class NatsSink:
         self.changed.set()
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = data.split(b"\n")
-        if values[-1] == b"":
-            values.pop()
-        if len(values) != lines:
-            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        values = split_lines(data, lines)
         self._call(self._publish(values, intended), None)
 
     async def _publish(self, values: list[bytes], intended: float) -> None:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Ack, new_run_id
+from sinks.base import Ack, new_run_id, split_lines
 
 NAME = "rabbitmq"
 HELP = "publish each line as one AMQP message to RabbitMQ, with publisher confirms"
@@ -238,11 +238,7 @@ class RabbitSink:
         loop.remove_timeout(timer)
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = data.split(b"\n")
-        if values[-1] == b"":
-            values.pop()
-        if len(values) != lines:
-            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        values = split_lines(data, lines)
         start = 0
         while start < len(values) and not self.broken:
             room = self._wait_for_room(len(values) - start)

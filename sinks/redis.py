@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Synchronous
+from sinks.base import Synchronous, split_lines
 from sinks.redis_read import CONNECT_TIMEOUT, FIELD, STAMP, checked
 
 NAME = "redis"
@@ -141,11 +141,7 @@ class RedisSink(Synchronous):
         self.sum = 0
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = data.split(b"\n")
-        if values[-1] == b"":
-            values.pop()
-        if len(values) != lines:
-            raise ValueError(f"send() got {len(values)} lines, told {lines}")
+        values = split_lines(data, lines)
         head = self.head
         if self.options.e2e:
             stamp = b"%d" % int(intended * 1000)
