@@ -188,4 +188,21 @@ def _version(binary: str) -> str:
     return out.strip()  # "tansu 0.6.0"
 
 
-__all__ = ["EmbeddedBroker", "free_port", "broker_binary"]
+def wheel_librdkafka(folder: Path) -> Path:
+    """A folder holding the confluent-kafka wheel's librdkafka as librdkafka.so.1,
+    for LD_LIBRARY_PATH: Debian's kcat and omkafka link one too old for the
+    embedded broker ("Read underflow")."""
+    import confluent_kafka
+
+    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
+    found = sorted(libs.glob("librdkafka-*.so.1"))
+    if not found:
+        raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
+    folder.mkdir(exist_ok=True)
+    link = folder / "librdkafka.so.1"
+    if not link.exists():
+        link.symlink_to(found[0])
+    return folder
+
+
+__all__ = ["EmbeddedBroker", "free_port", "broker_binary", "wheel_librdkafka"]

@@ -19,27 +19,12 @@ import shutil
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.servers.kafka import free_port
+from harness.servers.kafka import free_port, wheel_librdkafka
 from harness.servers.shipper import Shipper, free_udp_port
 # What omfile writes: the message as it arrived (header, structured data and
 # all), one a line; a test's own template replaces it.
 RAW = "%rawmsg%\\n"
 KAFKA_TEMPLATE = "%rawmsg%"
-
-
-def wheel_librdkafka(folder: Path) -> Path:
-    """A folder holding the confluent-kafka wheel's librdkafka as librdkafka.so.1."""
-    import confluent_kafka
-
-    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
-    found = sorted(libs.glob("librdkafka-*.so.1"))
-    if not found:
-        raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
-    folder.mkdir(exist_ok=True)
-    link = folder / "librdkafka.so.1"
-    if not link.exists():
-        link.symlink_to(found[0])
-    return folder
 
 
 class Rsyslog(Shipper):

@@ -41,7 +41,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from harness.servers.kafka import EmbeddedBroker  # noqa: E402
+from harness.servers.kafka import EmbeddedBroker, wheel_librdkafka  # noqa: E402
 
 SEED = 42
 TOPIC = "bench"
@@ -50,18 +50,6 @@ KAFKA_SETTINGS = {"compression.type": "lz4", "acks": "all"}
 
 def logstorm(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness", *args]
-
-
-def wheel_librdkafka(folder: Path) -> Path:
-    """A folder holding the wheel's librdkafka as librdkafka.so.1, for LD_LIBRARY_PATH."""
-    import confluent_kafka
-
-    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
-    found = sorted(libs.glob("librdkafka-*.so.1"))
-    if not found:
-        raise SystemExit(f"no bundled librdkafka in {libs}")
-    (folder / "librdkafka.so.1").symlink_to(found[0])
-    return folder
 
 
 class Bench:
