@@ -4,19 +4,17 @@ started them, ready once their port accepts, stopped by their own PID."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.servers.kafka import _die_with_parent, _listeners, free_port
+from harness.servers.kafka import _die_with_parent, free_port
 
 STOP_GRACE = 10.0  # SIGTERM, then SIGKILL after this long
 
-__all__ = ["free_port", "launch", "wait_listening", "stop", "stop_pid", "listening_pid"]
+__all__ = ["free_port", "launch", "wait_listening", "stop"]
 
 
 def launch(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -60,47 +58,3 @@ def stop(process: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def stop_pid(pid: int | None) -> None:
-    """SIGTERM a process that is not our child (an epmd the server started),
-    by the PID we found it under; SIGKILL if it outlives STOP_GRACE."""
-    if pid is None:
-        return
-    for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 1.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not Path(f"/proc/{pid}").exists() or _state(pid) == "Z":
-                return
-            time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
-
-
-def listening_pid(port: int) -> int | None:
-    """The PID of the process listening on 127.0.0.1:`port` (or any address),
-    from /proc: the socket's inode among a process's open files."""
-    inodes = _listeners(port)
-    if not inodes:
-        return None
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:[") and int(target[8:-1]) in inodes:
-                    return int(entry.name)
-        except OSError:  # gone meanwhile, or not ours to look into
-            continue
-    return None
-

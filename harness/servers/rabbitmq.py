@@ -13,31 +13,41 @@ Erlang VM (otherwise it starts the VM as its child and waits, and killing
 the script leaves the VM running): our child is then the server itself,
 dying with whoever started it. The VM reads its stdin and stops at its end,
 so stdin is a pipe we hold open: a second way it ends with us.
-The Erlang port mapper (epmd) it starts outlives it, detached: it is stopped
-by the PID listening on our epmd port.
+The Erlang port mapper (epmd) it would start runs detached and outlives it;
+so epmd is started first, as our own child on our own port (the VM then
+uses it): stopped by its PID too, and never left behind.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 from harness.errors import UserError
-from harness.servers.local import free_port, launch, listening_pid, stop, stop_pid, wait_listening
+from harness.servers.local import free_port, launch, stop, wait_listening
 
 SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 READY_TIMEOUT = 60.0  # about 7 s idle; much more on a busy 2-core machine
-EPMD_FIND_SECONDS = 2.0
+EPMD_READY_TIMEOUT = 10.0
+
+
+def epmd() -> str:
+    found = shutil.which("epmd") or next(iter(sorted(glob.glob("/usr/lib/erlang/erts-*/bin/epmd"))), None)
+    if found is None:
+        raise UserError("epmd is not installed (apt-get install -y erlang-base): rabbitmq-server needs it")
+    return found
 
 
 class RabbitMQ:
     def __init__(self, user: str = "guest", password: str = "guest") -> None:
         self.user, self.password = user, password
         self.process: subprocess.Popen | None = None
+        self.epmd: subprocess.Popen | None = None
         self.port = 0
         self.epmd_port = 0
         self.log_path: Path | None = None
@@ -64,6 +74,9 @@ class RabbitMQ:
         self.port, self.epmd_port = free_port(), free_port()
         self.log_path = folder / "server.log"
         try:
+            self.epmd = launch([epmd(), "-port", str(self.epmd_port), "-address", "127.0.0.1"], folder / "epmd.log",
+                               cwd=folder)
+            wait_listening(self.epmd, self.epmd_port, EPMD_READY_TIMEOUT, "epmd", folder / "epmd.log")
             self.process = launch([SCRIPT], self.log_path, env=self._environment(folder), cwd=folder,
                                   stdin=subprocess.PIPE)
             wait_listening(self.process, self.port, READY_TIMEOUT, "rabbitmq-server", self.log_path)
@@ -98,25 +111,14 @@ class RabbitMQ:
         }
 
     def stop(self) -> None:
-        """The server by its PID (SIGTERM: it stops in about a second), then
-        the epmd it started, by the PID listening on its port (found first:
-        it may be slow to appear)."""
-        epmd = self._epmd_pid()
+        """The server by its PID (SIGTERM: it stops in about a second), then epmd."""
         stop(self.process)
         if self.process is not None:
             self.process.stdin.close()
-        stop_pid(epmd)
+        stop(self.epmd)
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
-
-    def _epmd_pid(self) -> int | None:
-        if not self.epmd_port:
-            return None
-        deadline = time.monotonic() + (EPMD_FIND_SECONDS if self.process is not None else 0)
-        while (pid := listening_pid(self.epmd_port)) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return pid
 
     def __enter__(self) -> RabbitMQ:
         return self if self.process is not None else self.start()
