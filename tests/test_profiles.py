@@ -16,8 +16,8 @@ from harness.profiles.profile import PROFILES_DIR, load_profile, names
 from harness.report.results import redact
 from tests.fixtures.common import run_cli
 
-SHIPPED = ["bad-data", "ceiling", "diurnal", "kafka-1m", "kinesis", "mqtt", "rabbitmq", "rsyslog-kafka", "s3-split", "smoke",
-           "soak"]
+SHIPPED = ["bad-data", "ceiling", "ci", "ci-latency", "diurnal", "kafka-1m", "kinesis", "mqtt", "nats", "rabbitmq", "redis",
+           "rsyslog-kafka", "s3-split", "smoke", "soak"]
 DIURNAL = [120, 80, 60, 50, 50, 70, 150, 400, 700, 900, 1000, 1100, 1200, 1150, 1100, 1050, 1100, 1300, 1500, 1600,
            1400, 1000, 600, 300]
 
