@@ -28,6 +28,7 @@ from sinks.base import Ack, new_run_id, split_lines
 NAME = "rabbitmq"
 HELP = "publish each line as one AMQP message to RabbitMQ, with publisher confirms"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_QUEUE = "logstorm"
 CONNECT_TIMEOUT = 8.0  # socket and handshake: an unreachable server is one line well within 15 s
 
 
@@ -64,7 +65,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--exchange", default="", help="exchange to publish to (default: the default exchange)")
     parser.add_argument("--routing-key", default=None, help="routing key (default: the --queue name)")
     parser.add_argument("--queue", default=None,
-                        help="declare this queue (durable) and, with --exchange, bind it with the routing key")
+                        help=f"declare this queue (durable) if missing and, with --exchange, bind it with the routing "
+                             f"key (default {DEFAULT_QUEUE} when neither --exchange nor --routing-key is given)")
     parser.add_argument("--persistent", action="store_true", help="delivery mode 2: the broker writes them to disk")
     parser.add_argument("--in-flight", type=number(int, 1, 1_000_000), default=2000,
                         help="messages awaiting their confirm at most (default 2000)")
@@ -79,12 +81,13 @@ def options(args) -> Options:
     parts = urlsplit(args.url)
     if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
         raise UserError(f"--url {hidden(args.url)}: give amqp://[USER:PASSWORD@]HOST[:PORT][/VHOST]")
-    routing_key = args.routing_key if args.routing_key is not None else args.queue
+    queue = args.queue or (DEFAULT_QUEUE if not args.exchange and args.routing_key is None else None)
+    routing_key = args.routing_key if args.routing_key is not None else queue
     if routing_key is None:
-        raise UserError("--queue or --routing-key: give one (where should the lines go?)")
-    if args.verify and not args.queue:
+        raise UserError(f"--exchange {args.exchange}: give --queue or --routing-key (where should the lines go?)")
+    if args.verify and not queue:
         raise UserError("--verify reads the lines back from --queue: give one")
-    return Options(args.url, args.exchange, routing_key, args.queue, args.persistent, args.in_flight,
+    return Options(args.url, args.exchange, routing_key, queue, args.persistent, args.in_flight,
                    args.delivery_timeout, args.verify, new_run_id())
 
 

@@ -91,7 +91,7 @@ def test_the_fast_path_writes_what_pika_would(rabbitmq_server, queue):
 
 @pytest.mark.parametrize("flags, culprit", [
     (("--url", "http://x/", "--queue", "q"), "--url"),
-    (("--url", "amqp://u:hunter2@127.0.0.1/"), "--queue or --routing-key"),
+    (("--url", "amqp://u:hunter2@127.0.0.1/", "--exchange", "logs"), "--queue or --routing-key"),
     (("--routing-key", "k", "--verify"), "--verify"),
 ])
 def test_bad_flags_are_one_line_naming_the_flag(flags, culprit):
