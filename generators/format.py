@@ -20,7 +20,7 @@ class Format:
     """A log layout. Fields named in `template` come from `pools` (each tied to
     the entity whose index picks it: "client", "request", "response" (status
     and size), "duration", "referer", "milli", "micro", or any other name for a uniform
-    draw; "unique0".."unique3" are the chunks of a number unique to the line,
+    draw; "unique0".."unique3" are the bytes of a number unique to the line,
     see generators/ids.py) or from `stamp` (the second a line happened)."""
 
     name: ClassVar[str]

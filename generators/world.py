@@ -41,7 +41,7 @@ TABLE = 1024
 # Zipf-like choices among many (clients, requests) use a finer table of this size.
 POPULARITY_TABLE = 1 << 18
 SIZE_POOL = 1024
-DURATION_POOL = 8192
+DURATION_POOL = 4096
 
 EXTERNAL_REFERERS = (
     "https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/",
