@@ -381,7 +381,7 @@ def _parse_utc(text: str) -> dt.datetime:
 
 
 def checkout_commit() -> dict:
-    """{"commit", "dirty"} when logstorm runs from a git checkout, else {}."""
+    """{"commit", "dirty"} when logstorm runs from a git checkout (results/ is data: not dirty), else {}."""
     folder = Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
@@ -396,5 +396,5 @@ def checkout_commit() -> dict:
     head = git("rev-parse", "HEAD")
     if not head or not git("ls-files", "--error-unmatch", "__init__.py"):
         return {}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ":(top,exclude)results")
     return {"commit": head, "dirty": bool(status)} if status is not None else {"commit": head}
