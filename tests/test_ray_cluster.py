@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,9 +69,11 @@ def foreign_sockets(pids: set[int]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster():
     ray_cluster = pytest.importorskip("ray.cluster_utils")
-    folder = tmp_path_factory.mktemp("ray")
+    # A short folder: Ray's socket paths under it must fit in AF_UNIX's 107
+    # bytes, which pytest's own folders (pytest-N/popen-gwK/...) overrun.
+    folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
     previous = os.environ.get("RAY_TMPDIR")
     os.environ["RAY_TMPDIR"] = str(folder)  # the address file Cluster writes goes here too, not to /tmp/ray
     (folder / "ray").mkdir()
@@ -90,6 +94,7 @@ def cluster(tmp_path_factory):
         deadline = time.monotonic() + 15
         while (left := {p: c for p, c in descendants(os.getpid()).items() if "ray" in c}) and time.monotonic() < deadline:
             time.sleep(0.2)
+        shutil.rmtree(folder, ignore_errors=True)
         assert left == {}, "Ray processes outlived the cluster"
 
 
