@@ -138,7 +138,8 @@ def _entry(result: dict) -> dict:
     return {"index": shard["index"], "of": shard["of"], "state": "ok" if result["status"] == 0 else "failed",
             "status": result["status"], "node": None, "host": result["host"], "started": result["started"],
             "ended": result["ended"], "generated": result["totals"]["generated"], "start_at": shard["start_at"],
-            "clock_offset_s": shard["clock_offset_s"], "fingerprints": shard["fingerprints"], "errors": result["errors"]}
+            "clock_offset_s": shard["clock_offset_s"], "fingerprints": shard["fingerprints"], "errors": result["errors"],
+            "series": result["series"]}  # the report draws each shard beside the total from the merged file alone
 
 
 def _start(result: dict) -> float:
