@@ -32,6 +32,7 @@ and may define:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -93,6 +94,42 @@ class Synchronous:
 
     def finish(self) -> None:
         """Deliver what is still held; its acks go to self.acks."""
+
+
+class Windowed:
+    """Base of the sinks that keep a window of messages in flight and learn
+    of each by an acknowledgement (RabbitMQ's confirms, MQTT's PUBACKs):
+    send() publishes as the window has room, serving the connection while it
+    has none. A subclass keeps `acks`, `broken` (why the connection is gone,
+    once it is) and `last_ack` (when the last acknowledgement came), has
+    `options.in_flight` and `options.delivery_timeout`, and defines
+    _publish(values, intended), _in_flight(), _overdue() (no acknowledgement
+    within the delivery timeout: fail what is in flight, True) and
+    _serve(timeout) (read acknowledgements for at most `timeout` seconds)."""
+
+    def send(self, data: bytes, lines: int, intended: float) -> None:
+        values = split_lines(data, lines)
+        start = 0
+        while start < len(values) and not self.broken:
+            room = self._wait_for_room(len(values) - start)
+            if room:
+                part = values[start:start + room]
+                self._publish(part, intended)
+                start += len(part)
+        if start < len(values):
+            self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
+        self._serve(0)
+
+    def _wait_for_room(self, wanted: int) -> int:
+        """How many may be published now, serving the connection while none may."""
+        while not self.broken and not self._overdue():
+            room = self.options.in_flight - self._in_flight()
+            # Room for half the window (or all that is wanted) before publishing
+            # again: a few messages at a time, each costing a pass of the loop, is slower.
+            if room >= min(wanted, (self.options.in_flight + 1) // 2):
+                return room
+            self._serve(self.last_ack + self.options.delivery_timeout - time.monotonic())
+        return 0
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Ack, new_run_id, split_lines
+from sinks.base import Ack, Windowed, new_run_id
 
 NAME = "mqtt"
 HELP = "publish each line as one MQTT message (QoS 1 by default), acknowledged by the broker"
@@ -131,7 +131,7 @@ def create(options: Options, producer: int, producers: int) -> MqttSink:
     return MqttSink(options, producer)
 
 
-class MqttSink:
+class MqttSink(Windowed):
     def __init__(self, options: Options, index: int = 0) -> None:
         self.options = options
         self.index = index
@@ -193,19 +193,6 @@ class MqttSink:
             if not entry[1]:
                 self.in_flight.popleft()
 
-    def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = split_lines(data, lines)
-        start = 0
-        while start < len(values) and not self.broken:
-            room = self._wait_for_room(len(values) - start)
-            if room:
-                part = values[start:start + room]
-                self._publish(part, intended)
-                start += len(part)
-        if start < len(values):
-            self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
-        self._serve(0)
-
     def _publish(self, values: list[bytes], intended: float) -> None:
         if self.published == self.settled:  # the wait for an acknowledgement starts now, not at the last one
             self.last_ack = time.monotonic()
@@ -217,16 +204,8 @@ class MqttSink:
         if self.options.qos == 0:
             self.unwritten.append([written_at, len(values)])
 
-    def _wait_for_room(self, wanted: int) -> int:
-        """How many may be published now, serving the socket while none may."""
-        while not self.broken and not self._overdue():
-            room = self.options.in_flight - (self.published - self.settled)
-            # Room for half the window (or all that is wanted) before publishing
-            # again: a few messages at a time, each costing a pass of the loop, is slower.
-            if room >= min(wanted, (self.options.in_flight + 1) // 2):
-                return room
-            self._serve(self.last_ack + self.options.delivery_timeout - time.monotonic())
-        return 0
+    def _in_flight(self) -> int:
+        return self.published - self.settled
 
     def _overdue(self) -> bool:
         """No acknowledgement for --delivery-timeout while some are awaited:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from harness.errors import UserError
 from harness.options import number
-from sinks.base import Ack, new_run_id, split_lines
+from sinks.base import Ack, Windowed, new_run_id
 
 NAME = "rabbitmq"
 HELP = "publish each line as one AMQP message to RabbitMQ, with publisher confirms"
@@ -170,7 +170,7 @@ def create(options: Options, producer: int, producers: int) -> RabbitSink:
     return RabbitSink(options)
 
 
-class RabbitSink:
+class RabbitSink(Windowed):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.longest_send = options.delivery_timeout + CONNECT_TIMEOUT
@@ -183,7 +183,7 @@ class RabbitSink:
         self.batches: deque[list] = deque()  # [intended, first tag, last tag, its lines if --verify], oldest first
         self.returned: list[tuple[bytes, str]] = []  # returned as unroutable, with why; not yet settled by their Ack
         self.acks: list[Ack] = []
-        self.last_confirm = time.monotonic()
+        self.last_ack = time.monotonic()
         self.count = 0
         self.sum = 0
         self.frames = None  # sinks.rabbitmq_frames.Frames, once the channel is ready
@@ -197,7 +197,7 @@ class RabbitSink:
         self.connection.ioloop.activate_poller()  # what IOLoop.start() does before its loop: we run the loop
         deadline = time.monotonic() + 2 * CONNECT_TIMEOUT
         while self.channel is None and not self.broken and time.monotonic() < deadline:
-            self._pump(deadline - time.monotonic())
+            self._serve(deadline - time.monotonic())
         if self.channel is None:
             raise UserError(f"cannot reach RabbitMQ at {self.options.where()}: {self.broken or 'no answer'}")
 
@@ -232,7 +232,7 @@ class RabbitSink:
         # The broker may have routed some of them: failed, and in doubt (a read-back tells).
         self._settle(self.published, multiple=True, failed=f"in doubt: {self.broken}")
 
-    def _pump(self, timeout: float) -> None:
+    def _serve(self, timeout: float) -> None:
         """Serve the socket: write what is buffered, read confirms; wait at most `timeout`."""
         loop = self.connection.ioloop
         timer = loop.call_later(max(0.0, timeout), _nothing)
@@ -240,40 +240,14 @@ class RabbitSink:
         loop.process_timeouts()
         loop.remove_timeout(timer)
 
-    def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = split_lines(data, lines)
-        start = 0
-        while start < len(values) and not self.broken:
-            room = self._wait_for_room(len(values) - start)
-            if room:
-                part = values[start:start + room]
-                self._publish(part, intended)
-                start += len(part)
-        if start < len(values):
-            self.acks.append(Ack(intended, 0, len(values) - start, f"not sent: {self.broken}"))
-        self._pump(0)
-
     def _publish(self, values: list[bytes], intended: float) -> None:
         if not self._in_flight():  # the wait for a confirm starts now, not at the last one
-            self.last_confirm = time.monotonic()
+            self.last_ack = time.monotonic()
         self.frames.publish(values)
         # --verify keeps the lines until confirmed: at most --in-flight of them.
         self.batches.append([intended, self.published + 1, self.published + len(values),
                              values if self.options.verify else None])
         self.published += len(values)
-
-    def _wait_for_room(self, wanted: int) -> int:
-        """How many may be published now, waiting on the socket for confirms
-        while none may; after --delivery-timeout without one, what is in
-        flight fails and the connection is closed."""
-        while not self.broken and not self._overdue():
-            room = self.options.in_flight - self._in_flight()
-            # Room for half the window (or all that is wanted) before publishing
-            # again: a few messages at a time, each costing a pass of the loop, is slower.
-            if room >= min(wanted, (self.options.in_flight + 1) // 2):
-                return room
-            self._pump(self.last_confirm + self.options.delivery_timeout - time.monotonic())
-        return 0
 
     def _in_flight(self) -> int:
         return self.published - self.floor - len(self.singles)
@@ -281,12 +255,12 @@ class RabbitSink:
     def _overdue(self) -> bool:
         """No confirm for --delivery-timeout while some are awaited: they
         fail and the connection is closed. True if so."""
-        if not self._in_flight() or time.monotonic() - self.last_confirm < self.options.delivery_timeout:
+        if not self._in_flight() or time.monotonic() - self.last_ack < self.options.delivery_timeout:
             return False
         self._break(f"no confirm within {self.options.delivery_timeout:g} s")
         if self.connection.is_open:
             self.connection.close()
-            self._pump(0)
+            self._serve(0)
         return True
 
     def _returned(self, channel, method, properties, body: bytes) -> None:
@@ -296,7 +270,7 @@ class RabbitSink:
         import pika.spec
 
         method = frame.method
-        self.last_confirm = time.monotonic()
+        self.last_ack = time.monotonic()
         nack = isinstance(method, pika.spec.Basic.Nack)
         tag = method.delivery_tag or self.published  # tag 0 with multiple: everything so far
         self._settle(tag, method.multiple, failed="nacked by the broker" if nack else "")
@@ -343,10 +317,10 @@ class RabbitSink:
 
     def poll(self, timeout: float = 0.0) -> list[Ack]:
         if self.connection is not None and not self.connection.is_closed and not self._overdue():
-            self._pump(0)
+            self._serve(0)
             deadline = time.monotonic() + timeout
             while not self.acks and self._in_flight() and not self.broken and (left := deadline - time.monotonic()) > 0:
-                self._pump(left)
+                self._serve(left)
         acks, self.acks = self.acks, []
         return acks
 
@@ -355,14 +329,14 @@ class RabbitSink:
             return []
         deadline = time.monotonic() + timeout
         while self._in_flight() and not self.broken and (left := deadline - time.monotonic()) > 0:
-            self._pump(left)
+            self._serve(left)
         if self._in_flight():
             self._break(f"no confirm within the {timeout:g} s of closing")
         if self.connection.is_open:
             self.connection.close()
             close_by = time.monotonic() + CONNECT_TIMEOUT
             while not self.connection.is_closed and time.monotonic() < close_by:
-                self._pump(close_by - time.monotonic())
+                self._serve(close_by - time.monotonic())
         self.connection = None
         acks, self.acks = self.acks, []
         return acks
