@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.servers.kafka import _die_with_parent, free_port
+from harness.servers.kafka import Exited, ThrownAway, _die_with_parent, free_port
 from harness.servers.selfsigned import make_certificates
 
 VERSION = "4.4.0"
@@ -146,11 +146,7 @@ def java_command(main_class: str, *args: str, log_config: Path, flags: tuple[str
     return [binary, *flags, f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{jars_dir()}/*", main_class, *args]
 
 
-class _Exited(Exception):
-    """The broker ended while we waited for it to answer."""
-
-
-class ApacheKafka:
+class ApacheKafka(ThrownAway):
     def __init__(self, users: dict[str, str] | None = None) -> None:
         self.users = dict(users or {})  # SASL user -> password: a SASL_SSL listener when given
         self.process: subprocess.Popen | None = None
@@ -175,7 +171,7 @@ class ApacheKafka:
         for attempt in range(3):
             try:
                 return self._launch(port or free_port())
-            except _Exited as exited:
+            except Exited as exited:
                 # Another process took one of our free ports before the JVM bound it: new ports.
                 # A port the user chose is final.
                 if port or attempt == 2 or "Address already in use" not in str(exited):
@@ -258,7 +254,7 @@ class ApacheKafka:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise _Exited(self._log_problem())
+                raise Exited(self._log_problem())
             try:
                 if admin.list_topics(timeout=0.5).brokers:
                     return self._add_scram_users(admin)
@@ -284,22 +280,6 @@ class ApacheKafka:
             return "one of its ports was taken meanwhile (Address already in use)"
         lines = [line.strip() for line in text.splitlines() if "ERROR" in line or "Exception" in line]
         return lines[0] if lines else f"it exited with status {self.process.returncode}"
-
-    def stop(self) -> None:
-        """SIGKILL, by our own child's PID: its storage is thrown away with
-        the folder, so a controlled shutdown (seconds) would save nothing."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
-    def __enter__(self) -> ApacheKafka:
-        return self if self.process is not None else self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def _jaas(value: str) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 from harness.errors import UserError
 
@@ -48,11 +49,35 @@ def broker_binary() -> str:
         raise UserError(f"no embedded broker: {error}") from None
 
 
-class _Exited(Exception):
+class Exited(Exception):
     """The broker process ended while we waited for it to answer."""
 
 
-class EmbeddedBroker:
+class ThrownAway:
+    """A broker run as our own child with its storage in a temporary folder
+    (`process`, `_dir`): stopped with SIGKILL by its PID, since the storage
+    goes with the folder and a controlled shutdown would save nothing (and
+    takes Tansu about 5 s, which every run would wait), then the folder removed."""
+
+    process: subprocess.Popen | None
+    _dir: tempfile.TemporaryDirectory | None  # and a start() -> Self of its own
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> Self:
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class EmbeddedBroker(ThrownAway):
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.bootstrap = ""
@@ -71,7 +96,7 @@ class EmbeddedBroker:
         for attempt in range(3):
             try:
                 return self._launch(port or free_port())
-            except _Exited:
+            except Exited:
                 # Another process took the free port between our probe and
                 # Tansu's bind: try a new one. A port the user chose is final.
                 if port or attempt == 2:
@@ -100,7 +125,7 @@ class EmbeddedBroker:
                 # Tansu binds with SO_REUSEPORT: a second broker on the same
                 # port starts fine and the kernel splits connections between them.
                 self._start_error = f"port {port} is already in use by another broker"
-                raise _Exited()
+                raise Exited()
         except BaseException:
             self.stop()
             raise
@@ -116,7 +141,7 @@ class EmbeddedBroker:
         while True:
             if self.process.poll() is not None:
                 self._start_error = self._log_problem()
-                raise _Exited()
+                raise Exited()
             try:
                 admin.list_topics(timeout=0.5)
                 return
@@ -134,22 +159,6 @@ class EmbeddedBroker:
             return f"port {self.bootstrap.rsplit(':', 1)[1]} is already in use"
         errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
         return errors[0] if errors else f"it exited with status {self.process.returncode}"
-
-    def stop(self) -> None:
-        """SIGKILL, by our own child's PID: the memory storage keeps nothing
-        to save, and SIGTERM takes Tansu about 5 s, which every run would wait."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self if self.process is not None else self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def _listeners(port: int) -> set[int]:
