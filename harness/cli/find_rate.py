@@ -7,7 +7,8 @@ Short paced runs of the profile's load and sinks at rising rates (doubling
 from --from), then a bisection between the highest rate that held and the
 lowest that missed, until they are within 5 %. A step holds when every SLO
 is kept (the threshold syntax of [thresholds]: `logstorm run --help`), the
-achieved rate is at least 99 % of the rate asked and nothing was lost.
+achieved rate is at least 99 % of the rate asked and nothing was lost; a
+miss counts once it repeats.
 Prints the table of steps and the answer, and writes a result file (the
 best step's run, with every step under "find_rate") that `logstorm report`
 charts as latency against rate. Ctrl-C stops and reports the best rate so
@@ -27,7 +28,7 @@ from harness.options import number
 EXAMPLES = """\
 A step holds when every --slo is kept, the achieved rate is at least 99 % of
 the rate asked and nothing was lost; rates double from --from until a step
-misses, then bisect to within 5 %. Exit 3 when no rate held.
+misses (twice in a row), then bisect to within 5 %. Exit 3 when no rate held.
 
 examples:
   logstorm find-rate smoke --slo "kafka.p99 < 200ms" --from 5000 --to 80000
