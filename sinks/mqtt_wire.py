@@ -95,14 +95,9 @@ class Wire:
         self.last_write = time.monotonic()
 
     def _read(self) -> int:
-        try:
-            data = self.sock.recv(1 << 16)
-        except BlockingIOError:
+        data = _receive(self.sock, 1 << 16)
+        if data is None:
             return 0
-        except OSError as error:
-            raise Closed(f"connection lost: {error.strerror or error}") from None
-        if not data:
-            raise Closed("connection closed by the broker")
         inbox = self.inbox
         inbox += data
         done, at = 0, 0
@@ -173,14 +168,9 @@ class Reader:
             self._read()
 
     def _read(self) -> None:
-        try:
-            data = self.sock.recv(1 << 20)
-        except BlockingIOError:
+        data = _receive(self.sock, 1 << 20)
+        if data is None:
             return
-        except OSError as error:
-            raise Closed(f"connection lost: {error.strerror or error}") from None
-        if not data:
-            raise Closed("connection closed by the broker")
         inbox = self.inbox
         inbox += data
         payloads, at = [], 0
@@ -215,3 +205,17 @@ def _length(data: bytearray, at: int) -> tuple[int, int | None]:
             return value, at
         shift += 7
     return 0, None
+
+
+def _receive(sock, most: int) -> bytes | None:
+    """What the socket holds (up to `most` bytes), None if nothing yet;
+    Closed if the connection went."""
+    try:
+        data = sock.recv(most)
+    except BlockingIOError:
+        return None
+    except OSError as error:
+        raise Closed(f"connection lost: {error.strerror or error}") from None
+    if not data:
+        raise Closed("connection closed by the broker")
+    return data
