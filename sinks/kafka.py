@@ -1,4 +1,9 @@
-"""Kafka: one message per line (without its newline), on confluent-kafka.
+"""Kafka: one message per line (without its newline), on librdkafka.
+
+A batch's lines go to librdkafka in one call (sinks/kafka_batch.py) unless
+each message needs a timestamp (--e2e) or key of its own: those go through
+confluent-kafka's produce(), one call a line. Both producers answer the
+same len/poll/flush/purge, so the accounting below is one for both.
 
 Delivery accounting costs no Python per delivered message. Every message
 carries the default delivery callback, but `delivery.report.only.error` makes
@@ -29,6 +34,7 @@ from typing import Callable
 from harness.errors import UserError
 from sinks import kafka_options
 from sinks.base import Ack, split_lines
+from sinks.kafka_batch import BatchProducer
 from sinks.kafka_log import Captured, log_error, stderr_logger
 from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, speaks_sasl, with_bootstrap
 from sinks.kafka_verify import fingerprint_sum
@@ -147,9 +153,12 @@ class KafkaSink:
         self.sum = 0
 
     def open(self) -> None:
+        logger = stderr_logger()
+        if self.batched:
+            self.producer = BatchProducer(producer_config(self.options), self.options.topic, self._failed, logger)
+            return
         from confluent_kafka import KafkaException, Producer
 
-        logger = stderr_logger()
         config = producer_config(self.options) | {"on_delivery": self._failed, "logger": logger,
                                                   "error_cb": partial(log_error, logger)}
         try:
@@ -157,20 +166,28 @@ class KafkaSink:
         except KafkaException as error:
             raise UserError(f"bad Kafka setting: {_reason(error)}") from None
 
+    @property
+    def batched(self) -> bool:
+        """Whether a batch's lines go to librdkafka in one call (sinks/kafka_batch.py):
+        not when each message needs its own timestamp (--e2e) or key."""
+        return not self.options.e2e and self.key_of is None
+
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        values = split_lines(data, lines)
-        refused = self._produce(values, int(intended * 1000))
+        if self.batched:
+            refused = self.producer.produce_lines(data, lines, partial(self.producer.poll, FULL_QUEUE_WAIT))
+        else:
+            refused = self._produce(split_lines(data, lines), int(intended * 1000))
         if self.options.verify:
-            self.count += len(values) - len(refused)
-            self.sum += fingerprint_sum(values) - fingerprint_sum(value for value, _ in refused)
+            self.count += lines - len(refused)
+            self.sum += fingerprint_sum(split_lines(data, lines)) - fingerprint_sum(value for value, _ in refused)
         for _, reason in refused:
             self.failures.append(Ack(intended, 0, 1, reason))
-        self.produced += len(values) - len(refused)
-        self.sent.append([intended, len(values) - len(refused)])
+        self.produced += lines - len(refused)
+        self.sent.append([intended, lines - len(refused)])
 
     def _produce(self, values: list[bytes], timestamp: int) -> list[tuple[bytes, str]]:
         """produce() every value; returns those it refused, with the reason.
-        This is the hot path: map() drives produce() from C, so no Python
+        The path of --e2e and keyed runs: map() drives produce() from C, so no Python
         bytecode runs per unkeyed line. The timestamp is passed only for
         --e2e: with one, confluent-kafka takes librdkafka's slower varargs
         path (about twice the cost per message); without, librdkafka stamps
@@ -254,6 +271,8 @@ class KafkaSink:
         if unaccounted:  # reports librdkafka still owes after a purge: count them, never lose them
             acks.append(Ack(self.sent[0][0] if self.sent else 0.0, 0, unaccounted, "NOT_FLUSHED"))
             self.failed += unaccounted
+        if self.batched:
+            self.producer.close()
         self.producer = None
         return acks
 

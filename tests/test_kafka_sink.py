@@ -112,12 +112,28 @@ def test_compressed_runs_verify(broker, topic, flags):
     assert result.ok, result.message
 
 
-def test_a_full_local_queue_waits_and_drops_nothing(broker, topic):
+@pytest.mark.parametrize("key", ["none", "ip"])  # a batch at once (sinks/kafka_batch.py), a line at a time
+def test_a_full_local_queue_waits_and_drops_nothing(broker, topic, key):
     options = make("--broker", broker.bootstrap, "--topic", topic, "--verify",
-                   "-e", "queue.buffering.max.messages=500", "--key", "ip")
+                   "-e", "queue.buffering.max.messages=500", "--key", key)
     sink, acks, sent = deliver(options, 20_000)
     assert totals(acks)[:2] == (sent, 0)
     assert verify(options, *sink.fingerprint(), timeout=10).ok
+
+
+def test_a_full_local_queue_keeps_each_partitions_lines_in_order(broker, topic):
+    options = make("--broker", broker.bootstrap, "--topic", topic, "-e", "queue.buffering.max.messages=700")
+    kafka.check(options)
+    sink = kafka.create(options, 0, 1)
+    sink.open()
+    for start in range(0, 30_000, 3_000):  # batches far larger than the queue's room
+        sink.send(b"".join(b"%06d\n" % n for n in range(start, start + 3_000)), 3_000, time.time())
+    assert totals(sink.close(30))[:2] == (30_000, 0)
+    by_partition = defaultdict(list)
+    for partition, _, value, _ in read_topic(options, idle=1):
+        by_partition[partition].append(int(value))
+    assert sorted(n for numbers in by_partition.values() for n in numbers) == list(range(30_000))
+    assert all(numbers == sorted(numbers) for numbers in by_partition.values())
 
 
 def test_a_line_the_producer_refuses_is_counted_as_failed(kafka_broker, topic):

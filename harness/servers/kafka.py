@@ -201,17 +201,22 @@ def wheel_librdkafka(folder: Path) -> Path:
     """A folder holding the confluent-kafka wheel's librdkafka as librdkafka.so.1,
     for LD_LIBRARY_PATH: Debian's kcat and omkafka link one too old for the
     embedded broker ("Read underflow")."""
+    folder.mkdir(exist_ok=True)
+    link = folder / "librdkafka.so.1"
+    if not link.exists():
+        link.symlink_to(bundled_librdkafka())
+    return folder
+
+
+def bundled_librdkafka() -> Path:
+    """The librdkafka file the confluent-kafka wheel brings (and itself loads)."""
     import confluent_kafka
 
     libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
     found = sorted(libs.glob("librdkafka-*.so.1"))
     if not found:
         raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
-    folder.mkdir(exist_ok=True)
-    link = folder / "librdkafka.so.1"
-    if not link.exists():
-        link.symlink_to(found[0])
-    return folder
+    return found[0]
 
 
 __all__ = ["EmbeddedBroker", "free_port", "broker_binary", "wheel_librdkafka"]
