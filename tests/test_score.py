@@ -19,29 +19,38 @@ LINES = 10_000
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory):
     """10,000 apache lines at -b 40, and what a "parser" made of them that
-    rejects exactly the structural kinds (it is told them by the truth:
-    the test is of the scoring, not of a parser)."""
+    rejects exactly the structural kinds."""
     folder = tmp_path_factory.mktemp("score")
     log, truth = folder / "in.log", folder / "in.truth"
     result = run_cli("generate", "-l", "apache", "-i", str(LINES), "-b", "40", "-s", "4", "-o", str(log), "--truth", str(truth))
     assert result.returncode == 0, result.stderr
-    kind_of = read_truth(str(truth)).kind_of
+    parse(log, read_truth(str(truth)).kind_of, folder)
+    return folder
+
+
+def parse(log, kind_of: dict, folder) -> None:
+    """A "parser" that rejects exactly the lines of structural kinds into
+    dead.log and keeps the others in ok.log (it is told them by a truth:
+    the test is of the scoring, not of a parser)."""
     accepted, rejected = [], []
     for line in log.read_bytes().split(b"\n")[:-1]:
         (rejected if kind_of.get(line_hash(line)) in STRUCTURAL else accepted).append(line + b"\n")
     (folder / "ok.log").write_bytes(b"".join(accepted))
     (folder / "dead.log").write_bytes(b"".join(rejected))
-    return folder
 
 
-def score(folder, *args: str) -> dict:
-    result = run_cli("score", "--truth", str(folder / "in.truth"), *args, "--json")
+def both_sides(folder) -> tuple[str, ...]:
+    return "--accepted", str(folder / "ok.log"), "--rejected", str(folder / "dead.log")
+
+
+def score(folder, *args: str, truth: str = "in.truth") -> dict:
+    result = run_cli("score", "--truth", str(folder / truth), *args, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_structural_kinds_all_caught_the_others_none_and_no_good_line_rejected(parsed):
-    report = score(parsed, "--accepted", str(parsed / "ok.log"), "--rejected", str(parsed / "dead.log"))
+    report = score(parsed, *both_sides(parsed))
     assert set(STRUCTURAL) <= set(report["kinds"]) and len(report["kinds"]) == 10
     for kind, row in report["kinds"].items():
         assert row["bad"] > 300
@@ -70,6 +79,19 @@ def test_a_good_line_rejected_lowers_the_precision(parsed, tmp_path):
     dead.write_bytes((parsed / "dead.log").read_bytes() + good + b"\n")
     report = score(parsed, "--rejected", str(dead))
     assert report["good_rejected"] == 1 and report["precision"] < 1.0
+
+
+def test_a_run_into_files_scores_as_the_same_lines_generated(parsed, tmp_path):
+    # Two generators: the run's truth has each batch's rows together, the
+    # batches in the order they were made; its line numbers are run-wide.
+    result = run_cli("run", "--sink", "file", "--path", str(tmp_path / "out"), "-l", "apache", "-n", str(LINES),
+                     "-b", "40", "--seed", "4", "-g", "2", "-q", "--truth", str(tmp_path / "run.truth"))
+    assert result.returncode == 0, result.stderr
+    (log,) = (tmp_path / "out").iterdir()
+    parse(log, read_truth(str(parsed / "in.truth")).kind_of, tmp_path)
+    rows = sorted(row for row in (tmp_path / "run.truth").read_bytes().splitlines() if not row.startswith(b"#"))
+    assert rows == sorted(row for row in (parsed / "in.truth").read_bytes().splitlines() if not row.startswith(b"#"))
+    assert score(tmp_path, *both_sides(tmp_path), truth="run.truth") == score(parsed, *both_sides(parsed))
 
 
 @pytest.mark.parametrize("args, culprit", [

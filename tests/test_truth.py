@@ -1,5 +1,6 @@
-"""`generate --truth FILE`: one line per bad line (number, kind, hash of
-its bytes), the same whatever -P is, readable back by harness.report.truth."""
+"""`generate --truth FILE` (and `logstorm run --truth`): one line per bad
+line (number, kind, hash of its bytes), the same whatever -P is, readable
+back by harness.report.truth."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from harness.report.truth import BadTruth, line_hash, read_truth
+from harness.report.truth import BadTruth, as_sent, line_hash, read_truth
 from tests.fixtures.common import run_cli
 
 LINES = 10_000
@@ -56,5 +57,16 @@ def test_a_file_that_is_not_a_truth_file_is_refused(tmp_path):
 
 def test_an_unwritable_truth_file_is_one_line_and_exit_2(tmp_path):
     result = run_cli("generate", "-i", "10", "--truth", str(tmp_path / "missing" / "t.truth"))
+    assert result.returncode == 2
+    assert result.stderr.decode().count("\n") == 1 and "t.truth" in result.stderr.decode()
+
+
+def test_a_tagged_batch_is_named_by_the_bytes_sent():
+    marks = [(1, "junk", b"GET /b")]
+    assert as_sent(marks, b"GET /a?lsid=ls-1-0\nGET /b?lsid=ls-1-1\n") == [(1, "junk", b"GET /b?lsid=ls-1-1")]
+
+
+def test_an_unwritable_truth_file_of_a_run_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("run", "-n", "10", "-b", "50", "--truth", str(tmp_path / "missing" / "t.truth"), "-q")
     assert result.returncode == 2
     assert result.stderr.decode().count("\n") == 1 and "t.truth" in result.stderr.decode()

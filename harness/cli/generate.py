@@ -7,7 +7,6 @@ same bytes, whatever --processes is.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import time
@@ -58,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.spec import DEFAULT_START, LineSpec
+    from harness.report.truth import create_truth
     from harness.run.ordered import OrderedOutput, WriteFailed
 
     if args.list:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                     realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
                     timezone=args.timezone, bot_share=args.bot_share)
     check_spec(spec)
-    truth = open_truth(args.truth, spec)
+    truth = None if args.truth is None else create_truth(args.truth, spec)
     output = OrderedOutput(spec, args.iterations, args.processes, open_output(args.output), truth)
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()
@@ -91,20 +91,6 @@ def check_spec(spec) -> None:
         validate(spec)
     except ValueError as error:
         raise UserError(str(error)) from None
-
-
-def open_truth(path: str | None, spec):
-    """The truth file's writer (None without --truth); its descriptor stays
-    open until the process ends, shared by the generator processes."""
-    from harness.report.truth import TruthWriter
-
-    if path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror}") from None
-    return TruthWriter(fd, f"format={spec.format} seed={spec.seed} baddata={spec.baddata:g}")
 
 
 def open_output(path: str | None):

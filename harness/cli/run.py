@@ -65,6 +65,9 @@ def profile_given(argv: Sequence[str]) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no live view, only the summary")
+    parser.add_argument("--truth", default=None, metavar="FILE",
+                        help="write the ground truth to FILE: each bad line's run-wide number, kind and hash, as "
+                             "`generate --truth` does (see logstorm score); with several generators in batch order, not line order")
     add_thresholds(parser)
     if profile_given(argv):
         from harness.profiles.overrides import add_set_argument
@@ -176,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     results, status = [], 0
     for round_ in range(repeat):
         spec = replace(specs(), quiet=args.quiet, **sharding(args))
+        if args.truth is not None:
+            spec = with_truth(spec, args.truth)
         outcome = supervise(spec)
         label = f"run {name} (seed {spec.source.seed})" + (f", repetition {round_ + 1} of {repeat}" if repeat > 1 else "")
         report(label, outcome)
@@ -195,6 +200,14 @@ def run(args: argparse.Namespace) -> int:
         path = write_result(result, folder, shelf)
         print(f"result: {path}", file=sys.stderr)
     return status
+
+
+def with_truth(spec: RunSpec, path: str) -> RunSpec:
+    """`spec` with its generators appending to a new truth file at `path` (each repetition starts it again)."""
+    from harness.report.truth import create_truth
+
+    create_truth(path, spec.source).close()
+    return replace(spec, truth=path)
 
 
 def result_shelf(args: argparse.Namespace, name: str) -> str:

@@ -30,7 +30,7 @@ examples:
 """
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
-    parser.add_argument("--truth", required=True, metavar="FILE", help="the truth file of `generate --truth`")
+    parser.add_argument("--truth", required=True, metavar="FILE", help="the truth file of `generate --truth` or `logstorm run --truth`")
     parser.add_argument("--accepted", default=None, metavar="PARSED", help="the lines the parser accepted")
     parser.add_argument("--rejected", default=None, metavar="DEAD", help="the lines the parser rejected (dead letters)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

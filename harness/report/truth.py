@@ -9,9 +9,15 @@ One text line per bad line, after a header that says what the columns are:
 
 A bad line is found again by the hash of its bytes, wherever it went (a
 parser's accepted output or its dead letters), so `logstorm score` needs no
-line numbers from the parser under test. The file is written with plain
-os.write calls on one descriptor, so that generator processes taking turns
-in line order (harness/run/ordered.py) append to it in that order.
+line numbers from the parser under test, and reads the rows in any order.
+
+`generate` writes the file with plain os.write calls on one descriptor, so
+that generator processes taking turns in line order (harness/run/ordered.py)
+append to it in that order. In `logstorm run` each generator process opens
+it for appending and writes each batch's rows with one write: the rows of a
+batch stay together, and the batches come in the order they were rendered,
+which with several generators (-g) is near, but not exactly, line order
+(`sort -sn` puts the rows in line order, the header first).
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable, Sequence
+
+from harness.errors import UserError
+
+Mark = tuple[int, str, bytes]  # (row in the batch, kind, the line's bytes), as generators.factory makes them
 
 VERSION = b"# logstorm truth 1: line kind hash"
 HEADER = VERSION + b" (line numbers from 1; hash: blake2b-64 of the line's bytes without its newline)\n"
@@ -32,13 +42,15 @@ def line_hash(line: bytes) -> bytes:
 
 
 class TruthWriter:
-    """Appends the bad lines of each batch written, in line order."""
+    """Appends the bad lines of each batch written."""
 
-    def __init__(self, fd: int, about: str) -> None:
+    def __init__(self, fd: int, about: str | None = None) -> None:
+        """`about`: what was generated, for the header; None to append to a file that has its header."""
         self.fd = fd
-        self._write(HEADER + b"# " + about.encode() + b"\n")
+        if about is not None:
+            self._write(HEADER + b"# " + about.encode() + b"\n")
 
-    def add(self, first_line: int, marks: Iterable[tuple[int, str, bytes]]) -> None:
+    def add(self, first_line: int, marks: Iterable[Mark]) -> None:
         """`marks`: (row in the batch, kind, the line's bytes) of a batch whose first line is `first_line` (from 0)."""
         self._write(b"".join(b"%d %s %s\n" % (first_line + row + 1, kind.encode(), line_hash(line))
                              for row, kind, line in marks))
@@ -47,6 +59,31 @@ class TruthWriter:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view):]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def create_truth(path: str, spec: Any) -> TruthWriter:
+    """A new truth file for the lines of `spec` (a generators.spec.LineSpec),
+    its header written; its descriptor stays open for the writers that share it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from None
+    return TruthWriter(fd, f"format={spec.format} seed={spec.seed} baddata={spec.baddata:g}")
+
+
+def append_truth(path: str) -> TruthWriter:
+    """The truth file `create_truth` made, opened by one of a run's generator processes."""
+    return TruthWriter(os.open(path, os.O_WRONLY | os.O_APPEND))
+
+
+def as_sent(marks: Sequence[Mark], data: bytes) -> list[Mark]:
+    """The marks of a batch with each bad line's bytes as in `data`, the
+    batch as it was sent (with --tag each line carries its identity)."""
+    lines = data.split(b"\n")
+    return [(row, kind, lines[row]) for row, kind, _ in marks]
 
 
 @dataclass

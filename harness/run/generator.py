@@ -15,6 +15,7 @@ from generators.factory import LineFactory, LineSpec
 from harness.run.ordered import batch_plan
 from harness.run.controls import WAIT_SLICE, Controls
 from harness.load.pacing import Pacer
+from harness.report.truth import append_truth, as_sent
 from harness.transport.ring import Ring, RingHandle
 from harness.transport.stats import StatsBoard
 from sinks.base import cut
@@ -117,34 +118,42 @@ def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
 
 
 def generator_role(source: LineSpec | LineFactory, rank: int, count: int, lines: int, outlets: list[Outlet],
-                   controls: Controls, piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None) -> dict:
+                   controls: Controls, piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None,
+                   truth: str | None = None) -> dict:
     """`source`: what to generate, or a factory already built for it (forked
     generators share the supervisor's). `clock`: with --realtime and several
     generators, the wall clock they take in turns, so that stamps never go
     back from one batch to the next. `tag` (--tag, generators/tag.py) puts
-    each line's identity into it."""
+    each line's identity into it. `truth`: the truth file each batch's bad
+    lines are appended to (--truth), by their run-wide line numbers."""
     factory = source if isinstance(source, LineFactory) else LineFactory(source)
     spec = factory.spec
     if clock is not None:
         factory.clock = clock
     fanout = Fanout(outlets, controls, piece_lines)
+    truths = None if truth is None else append_truth(truth)
     stopped = True
     try:
         fanout.begin()
         for index, n in batch_plan(lines, spec.batch_lines):
             if index % count != rank:
                 continue
-            if not fanout.wait_until_due(index * spec.batch_lines):
+            first = index * spec.batch_lines
+            if not fanout.wait_until_due(first):
                 break
             batch = factory.render(index, n)
-            data = batch.data if tag is None else tag(batch.data, index * spec.batch_lines)
-            if not fanout.write(data, batch.lines, index * spec.batch_lines, batch.bad):
+            data = batch.data if tag is None else tag(batch.data, first)
+            if truths is not None and batch.marks:  # before the lines count as generated: no bad line goes unnamed
+                truths.add(first, batch.marks if tag is None else as_sent(batch.marks, data))
+            if not fanout.write(data, batch.lines, first, batch.bad):
                 break
         else:
             stopped = False  # every batch of this generator's share went out
     finally:
         if clock is not None and stopped:
             clock.stop()
+        if truths is not None:
+            truths.close()
         fanout.close()
     return {}
 

@@ -44,6 +44,7 @@ class RunSpec:
     feed: str | None = None  # a file the metrics append each per-second record to, one JSON line each
     tag: Any = None  # a generators.tag.Tagger: each line carries the run id and its line number
     read_back: Any = None  # a harness.readback.target.ReadBack: where to read the far end of the pipeline
+    truth: str | None = None  # a truth file (harness/report/truth.py), header written: the generators append each bad line
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property

@@ -159,7 +159,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                     # Shard K of N takes the batches whose index is K mod N; its generator r
                     # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
                     start(p.name, generator_role, source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
-                          outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag)
+                          outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag, spec.truth)
                 elif p.role == "producer":
                     rings_in = [rings[r].handle for r in p.rings]
                     start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))
