@@ -238,7 +238,9 @@ class ApacheKafka(ThrownAway):
         }
 
     def _format(self, folder: Path, config: Path) -> None:
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster = "-"
+        while cluster.startswith("-"):  # the tool would read a leading "-" as a flag (Kafka's own ids avoid it too)
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         done = subprocess.run(java_command("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config),
                                            log_config=folder / "log4j2.properties"),
                               capture_output=True, text=True, timeout=READY_TIMEOUT, stdin=subprocess.DEVNULL)
