@@ -5,14 +5,19 @@ Golden files: LOGSTORM_UPDATE_GOLDEN=1 rewrites them from the current output."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from harness.report.dashboard import DEMO_SECONDS, Dashboard, demo_record, live, plain_line, reporting, sparkline
+from harness.report.dashboard import DEMO_SECONDS, Dashboard, demo_record, live, showing
+from harness.report.readout import plain_line, reporting, sparkline
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -80,7 +85,7 @@ def test_dashboard_renders_known_numbers_as_golden_text():
 def test_plain_mode_prints_one_line_per_interval():
     records = paced_run()
     stream = StringIO()
-    with reporting(Dashboard("run", 500_000, None), quiet=False, stream=stream) as show:
+    with reporting(partial(showing, Dashboard("run", 500_000, None)), quiet=False, stream=stream) as show:
         for r in records:
             show(r)
     lines = stream.getvalue().splitlines()
@@ -90,7 +95,7 @@ def test_plain_mode_prints_one_line_per_interval():
 
 def test_quiet_prints_nothing():
     stream = StringIO()
-    with reporting(Dashboard("run", 0, None), quiet=True, stream=stream) as show:
+    with reporting(partial(showing, Dashboard("run", 0, None)), quiet=True, stream=stream) as show:
         for r in paced_run():
             show(r)
     assert stream.getvalue() == ""
@@ -103,7 +108,7 @@ class Terminal(StringIO):
 
 def test_a_terminal_gets_the_live_dashboard_and_keeps_its_last_frame():
     stream = Terminal()
-    with reporting(Dashboard("run", 500_000, None), quiet=False, stream=stream) as show:
+    with reporting(partial(showing, Dashboard("run", 500_000, None)), quiet=False, stream=stream) as show:
         for r in paced_run():
             show(r)
     out = stream.getvalue()
@@ -200,3 +205,13 @@ def test_the_average_is_over_the_span_to_the_last_delivery_not_the_time_spent_st
     text = render(fed([record(10.4, [last])], duration=10))
     row = next(line for line in text.splitlines() if line.startswith("kafka "))
     assert "20,000" in row.split()[3], row  # avg/s: 200,000 / 10.0, not / 10.4
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_quiet_and_logged_runs_never_load_rich(quiet):
+    """rich costs the metrics process about 0.1 s of start-up: only a terminal's live view needs it."""
+    probe = ("import io, sys\nfrom harness.report.readout import reporting\n"
+             f"with reporting(None, quiet={quiet}, stream=io.StringIO()) as show:\n    pass\n"
+             "print('rich' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

@@ -196,14 +196,18 @@ def _shard_argv(argv: list[str], index: int, count: int, start_at: float) -> lis
 def _follow(ray: Any, shards: list[Shard], spec: Any) -> Progress:
     """Poll the shards until every one has ended, showing their seconds; a
     stop (Ctrl-C) or a failed shard stops the rest, a second stop kills them."""
-    from harness.report.dashboard import Dashboard, reporting
+    from harness.report.readout import reporting
+
+    def view(stream):
+        from harness.report.dashboard import Dashboard, showing
+
+        title = f"logstorm: {', '.join(t.name for t in spec.sinks)} on {len(shards)} nodes"
+        return showing(Dashboard(title, spec.lines, spec.duration, sources="shard"), stream)
 
     progress = Progress()
     live = LiveSeconds([f"shard {s.index} @ {s.node}" for s in shards])
-    dashboard = Dashboard(f"logstorm: {', '.join(t.name for t in spec.sinks)} on {len(shards)} nodes", spec.lines, spec.duration,
-                          sources="shard")
     running = {s.index for s in shards}
-    with _Signals(progress), reporting(dashboard, spec.quiet) as show:
+    with _Signals(progress), reporting(view, spec.quiet) as show:
         stopped, halted = 0, False  # the stops acted on; whether the others were stopped after a shard failed
         while running:
             if progress.stops > stopped:

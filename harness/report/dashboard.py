@@ -1,9 +1,9 @@
-"""What a person watches while a run goes: a live `rich` dashboard on a
-terminal, one plain line per interval elsewhere (CI logs).
+"""What a person watches on a terminal while a run goes: a live `rich`
+dashboard (the plain lines of CI logs, and the choice between the two, are in
+harness/report/readout.py, which does not load rich).
 
-Both read the metrics role's per-interval records (`metrics.interval_record`),
-the same data that goes into the result file; `reporting` picks one for the
-metrics role. `Dashboard.update` keeps the little history the view needs;
+It reads the metrics role's per-interval records (`metrics.interval_record`),
+the same data that goes into the result file. `Dashboard.update` keeps the little history the view needs;
 `Dashboard.renderable` only reads it, so rich's refresh thread may call it
 at any time (`live`). Time comes from the records, never from a clock: the
 same records always render the same text.
@@ -14,11 +14,11 @@ same records always render the same text.
 from __future__ import annotations
 
 import math
-import sys
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
+from functools import partial
 from typing import Callable, Iterator, TextIO
 
 from rich import box
@@ -29,81 +29,12 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from harness.report.readout import bar, clock, count, lag, ms, percent, rate, reporting, sparkline
+
 HISTORY_SECONDS = 60.0
-BLOCKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 40
 FILL_WIDTH = 10
 FULL, EMPTY = 0.9, 0.1  # ring fill beyond which one side plainly sets the pace
-
-
-# Numbers for people.
-
-def rate(lines_per_s: float) -> str:
-    return f"{lines_per_s:,.0f}/s"
-
-
-def count(n: int) -> str:
-    return f"{n:,}"
-
-
-def percent(fraction: float) -> str:
-    return f"{fraction:.0%}"
-
-
-def ms(us: float | None) -> str:
-    """Microseconds as milliseconds with about three significant digits; "-" for none."""
-    if us is None:
-        return "-"
-    value = us / 1000
-    return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
-
-
-def lag(seconds: float) -> str:
-    return ms(seconds * 1e6) if seconds < 1 else f"{seconds:,.1f} s"
-
-
-def clock(seconds: float) -> str:
-    """0:42, 12:03, 1:02:03."""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
-
-
-def bar(fraction: float, width: int) -> str:
-    """A bar that reads without colour: filled cells, then empty ones."""
-    filled = round(min(max(fraction, 0.0), 1.0) * width)
-    return "█" * filled + "░" * (width - filled)
-
-
-def sparkline(values: list[float]) -> str:
-    """One block per value, from ▁ (zero or less) to █ (the largest value)."""
-    top = max(values, default=0.0)
-    if top <= 0:
-        return BLOCKS[0] * len(values)
-    return "".join(BLOCKS[round(max(v, 0.0) / top * (len(BLOCKS) - 1))] for v in values)
-
-
-def plain_line(record: dict) -> str:
-    """One interval on one line, for logs: generation, then each sink."""
-    fill = max((g["ring_fill"] for g in record["generators"]), default=0.0)
-    bad = sum(record["bad"].values())
-    parts = [f"[{record['t']:7.1f}s] generated {rate(record['generated'])} ({count(record['generated_total'])})"
-             f" ring {percent(fill)}" + (f" bad {count(bad)}" if bad else "")]
-    for sink in record["sinks"]:
-        target = "" if sink["target"] is None else f" target {rate(sink['target'])}"
-        parts.append(f"{sink['name']}:{target} delivered {rate(sink['delivered'])} ({count(sink['delivered_total'])})"
-                     f" failed {count(sink['failed'])} lag {lag(sink['lag_s'])} late {count(sink['late'])}"
-                     f" p50 {ms(sink['p50_us'])} p99 {ms(sink['p99_us'])} p99.9 {ms(sink['p999_us'])}" + _far_end(sink))
-    if record.get("sharded"):  # a cluster's record: each shard's rate too
-        parts.append(", ".join(f"{g['name']} {rate(g['rate'])}" for g in record["generators"]))
-    return " | ".join(parts)
-
-
-def _far_end(sink: dict) -> str:
-    """What an observer or the read-back saw arrive at the far end, if one reads it."""
-    if "read_total" not in sink:
-        return ""
-    return f" read back {count(sink['read_total'])} end to end p99 {ms(sink['e2e_p99_us'])}"
 
 
 class Dashboard:
@@ -250,24 +181,10 @@ def live(dashboard: Dashboard, console: Console) -> Live:
 
 
 @contextmanager
-def reporting(dashboard: Dashboard, quiet: bool, stream: TextIO | None = None,
-              plain: bool = False) -> Iterator[Callable[[dict], None]]:
-    """What the metrics role calls with each record: a live dashboard when
-    `stream` (default stderr) is a terminal, one plain line per record when
-    not (CI) or when `plain` (a sink writes to the terminal too), nothing
-    shown when quiet. The decision is the stream's own isatty(): FORCE_COLOR
-    in a CI job must not bring cursor codes into logs."""
-    stream = stream or sys.stderr
-    if quiet:
-        yield lambda record: None
-    elif stream.isatty() and not plain:
-        with live(dashboard, Console(file=stream)):
-            yield dashboard.update
-    else:
-        def show(record: dict) -> None:
-            dashboard.update(record)
-            print(plain_line(record), file=stream, flush=True)
-        yield show
+def showing(dashboard: Dashboard, stream: TextIO) -> Iterator[Callable[[dict], None]]:
+    """The dashboard live on `stream`: readout.reporting's view for a terminal."""
+    with live(dashboard, Console(file=stream)):
+        yield dashboard.update
 
 
 DEMO_SECONDS = 40
@@ -305,8 +222,8 @@ def demo_record(second: int) -> dict:
 def main(per_second: float = 4.0) -> None:
     """Play a made-up run, `per_second` seconds of it a second."""
     lines = sum(round(_wave(s)) for s in range(1, DEMO_SECONDS + 1))
-    dashboard = Dashboard("logstorm demo: kafka, s3", lines, float(DEMO_SECONDS))
-    with reporting(dashboard, quiet=False) as show:
+    with reporting(partial(showing, Dashboard("logstorm demo: kafka, s3", lines, float(DEMO_SECONDS))),
+                   quiet=False) as show:
         for second in range(1, DEMO_SECONDS + 1):
             show(demo_record(second))
             time.sleep(1 / per_second)

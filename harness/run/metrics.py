@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.run.controls import Controls
 from harness.report.histogram import Histogram
+from harness.report.readout import reporting
 from harness.run.spec import RunSpec
 from harness.transport.stats import COUNTERS, StatsBoard
 from harness.run.topology import Plan
@@ -179,13 +180,14 @@ def _end_to_end(snapshot: Any, observers: tuple[int, ...], old: SinkTotals, new:
 
 
 def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: Any) -> list[dict]:
-    # Here, in the metrics process after the fork, so that the supervisor and
-    # the commands that start no run never load rich.
-    from harness.report.dashboard import Dashboard, reporting
+    def view(stream):  # the live dashboard, made (and rich loaded) only for a terminal
+        from harness.report.dashboard import Dashboard, showing
+
+        title = f"logstorm: {', '.join(name for name, _ in layout.sinks)}"
+        return showing(Dashboard(title, layout.lines, layout.duration), stream)
 
     board = StatsBoard.attach(board_handle)
     series: list[dict] = []
-    dashboard = Dashboard(f"logstorm: {', '.join(name for name, _ in layout.sinks)}", layout.lines, layout.duration)
     feed = open(layout.feed, "a", buffering=1) if layout.feed else None
     try:
         controls.begin()
@@ -193,7 +195,7 @@ def metrics_role(board_handle: Any, layout: Layout, controls: Controls, done: An
         earlier = board.snapshot()
         previous, previous_at = totals(earlier, layout), start
         # A live view on a terminal, plain lines otherwise, nothing when quiet.
-        with reporting(dashboard, layout.quiet, plain=layout.plain) as show:
+        with reporting(view, layout.quiet, plain=layout.plain) as show:
             while True:
                 # Ticks fall on start + k intervals (not the last tick + 1), so the
                 # seconds of shards that share a start line up.
