@@ -161,8 +161,8 @@ class StreamSink:
         self.connections[i] = None
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        frames = framed(enveloped(data, header(self.options.envelope, intended, self.options.hostname, APP_NAME)),
-                        self.options.framing)
+        prefix = header(self.options.envelope, intended, self.options.hostname, APP_NAME)
+        frames = framed(data, self.options.framing, prefix)
         i = self.turn % len(self.connections)
         self.turn += 1
         for _ in range(2):  # a send of which nothing was written gets one more connection

@@ -220,3 +220,16 @@ def test_octet_counting_frames_each_message_with_its_length():
     assert [strip_envelope(line, "rfc5424") for line in data.splitlines()] == [b"a b", b"ccc"]
     legacy = enveloped(b"x: y\n", header("rfc3164", 0.0, "h", "app"))
     assert legacy == b"<134>Jan  1 00:00:00 h app: x: y\n" and strip_envelope(legacy[:-1], "rfc3164") == b"x: y"
+
+
+@pytest.mark.parametrize("prefix", [b"", b"<134>1 1970-01-01T00:00:00.000Z h app - - - "])
+def test_octet_counting_writes_lengths_of_any_number_of_digits(prefix: bytes) -> None:
+    # Lengths of 0 to 4 digits side by side: framed() writes them in one pass
+    # in the widest one's places and leaves out the places a shorter one does not use.
+    lines = [b"", b"x" * 9, b"y" * 10, b"z" * 1234, b"w", b"v" * 99, b"u" * 100]
+    data = b"".join(line + b"\n" for line in lines)
+    expected = b"".join(b"%d %s%s" % (len(prefix + line), prefix, line) for line in lines)
+    assert framed(data, "octet-counting", prefix) == expected
+    assert framed(b"q" * 100 + b"\n" + b"r" * 200 + b"\n", "octet-counting", prefix) == b"".join(
+        b"%d %s%s" % (len(prefix) + n, prefix, c * n) for c, n in ((b"q", 100), (b"r", 200)))
+    assert framed(data, "lf", prefix) == enveloped(data, prefix) == b"".join(prefix + line + b"\n" for line in lines)
