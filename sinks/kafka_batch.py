@@ -189,6 +189,8 @@ class BatchProducer:
 
     def _delivered(self, rk, message, opaque) -> None:
         m = message.contents
+        if not m.err:  # a success: reported only when a -e turned delivery.report.only.error off
+            return
         value = ctypes.string_at(m.payload, m.len) if m.payload else b""
         failure = Failure(m.err, value, self.lib.rd_kafka_message_timestamp(message, None))
         self.on_delivery(failure, failure)

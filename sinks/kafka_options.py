@@ -175,6 +175,9 @@ def producer_config(options: Options) -> dict[str, object]:
         "acks": options.acks,
         "compression.type": options.compression,
         "message.timeout.ms": timeout_ms,  # the same setting as delivery.timeout.ms
-        "delivery.report.only.error": True,  # confluent-kafka wants a bool here
+        "delivery.report.only.error": "true",
     }
-    return ours | client_config(options)
+    config = ours | client_config(options)
+    # confluent-kafka takes this one setting only as a Python bool (librdkafka reads "true"/"false").
+    config["delivery.report.only.error"] = str(config["delivery.report.only.error"]).lower() in ("true", "1")
+    return config

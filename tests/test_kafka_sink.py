@@ -103,7 +103,8 @@ def test_messages_are_lines_without_newline_stamped_with_intended_time(broker, t
 
 @pytest.mark.parametrize("flags", [("-e", "compression.type=lz4"), ("-e", "compression.type=zstd"),
                                    ("--compression", "zstd"), ("--compression", "gzip"), ("--compression", "snappy"),
-                                   ("--compression", "none")])
+                                   ("--compression", "none"),
+                                   ("-e", "delivery.report.only.error=false")])  # every success reported too
 def test_compressed_runs_verify(broker, topic, flags):
     options = make("--broker", broker.bootstrap, "--topic", topic, "--verify", *flags)
     sink, acks, sent = deliver(options, 20_000)
