@@ -4,6 +4,7 @@ and of real Apache and nginx logs."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -11,11 +12,16 @@ import pytest
 
 from generators import FORMATS
 from generators.factory import LineFactory, LineSpec
-from harness.load.pacing import Pacer
+from harness.load.pacing import PER_LINE_SEND_EVERY, SEND_EVERY, Pacer
 from harness.load.replay import Replay, timing
 from harness.sources.timestamps import TimeReader, rewrite
 from tests.fixtures.common import run_cli
+from tests.test_pacing import simulate
 
+# What a shared 2-core host may add to the worst line of a replay: a
+# producer at raised priority (or, without the right to raise it, at its
+# own) that the OS did not run for a moment.
+BUSY_HOST_MS = 20
 START = 1767225600.0  # 2026-01-01T00:00:00Z, the simulated clock's default start
 REAL = (
     (b'203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "Mozilla/4.08"', 971211336.0),
@@ -60,6 +66,17 @@ def test_each_line_is_due_at_its_offset_divided_by_the_speed():
     assert pacer.next_send(1000.0, 0, 4, 0.0) == (2, 1000.0)
     assert pacer.next_send(1000.2, 2, 4, 1000.0) == (0, 1000.5)
     assert pacer.next_send(1000.5, 2, 4, 1000.0) == (1, 1000.5)
+
+
+def test_a_replay_keeps_each_line_within_its_send_spacing_of_its_time():
+    # 2,000 lines, 1 ms apart on average, in bursts: rates may hold a line
+    # up to SEND_EVERY (10 ms) to share a send; a replay holds none past 2 ms.
+    offsets = sorted(float(k // 7) * 0.007 + (k % 7) * 0.0003 for k in range(2000))
+    pacer = Pacer(0.0, Replay(offsets))
+    sends = simulate(pacer, until=math.inf, work=lambda now, n: 1e-4, batch=20)
+    assert sum(n for _, _, n in sends) == 2000
+    assert all(at - intended <= PER_LINE_SEND_EVERY + 1e-4 for at, intended, _ in sends)
+    assert PER_LINE_SEND_EVERY < SEND_EVERY
 
 
 def write_log(path, offsets, extra: dict[int, bytes] = {}) -> None:
@@ -110,8 +127,12 @@ def test_ten_thousand_lines_over_100_s_at_speed_10_take_10_s_each_on_time(tmp_pa
     seconds = float(re.search(r"10,000 lines in ([\d.]+) s", said)[1])
     assert 9.8 <= seconds <= 10.2, said
     p99, most = (float(x) for x in re.search(r"p99 ([\d.]+) ms, max ([\d.]+) ms", said).groups())
-    # Each line's latency is its send time's distance from its scaled offset.
-    assert p99 <= 20, said
+    # Each line's latency is the null sink's ack, right after the send, less
+    # the line's scaled offset: the run's own measure of how late it went.
+    # Measured here at load 2-10 on 2 cores: max 3-13 ms, with or without the
+    # right to raise the producer's priority; a busier shared host can hold
+    # even a raised producer back now and then.
+    assert p99 <= 20 and most <= 20 + BUSY_HOST_MS, said
 
 
 def test_speed_without_replay_is_refused(tmp_path):

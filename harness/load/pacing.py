@@ -29,12 +29,19 @@ CHUNK_SECONDS = 0.01
 # At most one send this often: at low rates, waking for every line would cost
 # more than the line. The wait shows in the lines' latency.
 SEND_EVERY = 0.01
+# The same for a schedule that promises each line its own time (a replay,
+# within 20 ms): at a file's 1,000 lines/s, 500 sends a second.
+PER_LINE_SEND_EVERY = 0.002
 
 
 @dataclass(frozen=True)
 class Pacer:
     start: float  # when line 0 is due (seconds since the epoch, or any clock's)
     schedule: Schedule
+
+    @property
+    def send_every(self) -> float:
+        return PER_LINE_SEND_EVERY if self.schedule.per_line else SEND_EVERY
 
     def due_at(self, line: int) -> float | None:
         """When run-wide line `line` is due; None if the schedule never reaches it."""
@@ -51,7 +58,7 @@ class Pacer:
         intended time), or (0, when to look again) if `line` is not due."""
         intended = self.due_at(line)
         if intended is None or intended > now:
-            return 0, math.inf if intended is None else max(intended, last_send + SEND_EVERY)
+            return 0, math.inf if intended is None else max(intended, last_send + self.send_every)
         due = math.floor(self.schedule.lines_due(now - self.start)) + 1  # lines 0 .. due-1 are due
         window = math.ceil(self.schedule.lines_due(intended - self.start + CHUNK_SECONDS))
         return max(1, min(end_line, due, window) - line), intended

@@ -51,6 +51,8 @@ def timing(times: Iterable[float | None]) -> Timing:
 
 
 class Replay(Schedule):
+    per_line = True
+
     def __init__(self, offsets: Sequence[float], speed: float = 1.0) -> None:
         self.due = [offset / speed for offset in offsets]
 

@@ -23,6 +23,10 @@ from harness.errors import UserError
 
 class Schedule(ABC):
     unlimited = False
+    # Each line is promised its own time (a replay), not only a rate: the
+    # pacer spaces sends more closely and the producer asks for priority
+    # (harness/load/pacing.py, harness/run/producer.py).
+    per_line = False
 
     @property
     @abstractmethod

@@ -47,6 +47,13 @@ from harness.transport.flags import Flags
 from harness.transport.turns import clocks_in_turn
 
 READY_SECONDS = 60.0
+# A paced run's line 0 is due this long after every process is ready: the
+# sources fill the rings meanwhile, so that the first lines are not late by
+# the time it takes to render or read the first batch and hand it over. A
+# replay promises each line its time within 20 ms, and its reader (a thread
+# of this process, at the common priority) took up to 0.16 s on a busy host.
+START_LEAD = 0.1
+PER_LINE_START_LEAD = 0.5
 INTERRUPTED = 130
 PIECE_SECONDS = 0.02
 OBSERVER_GRACE = 1.0
@@ -176,7 +183,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 reader.start()
             watch = Watch(children, board, {p.name: p.slot for p in topology.processes if p.role in ("generator", "producer")},
                           outcome, sink_of)
-            _start_together(watch, topology, ready, events, start_at, reader is not None, spec.start_at)
+            _start_together(watch, topology, ready, events, start_at, reader is not None, spec.start_at, _lead(spec))
             _watch(watch, spec, events, start_at, reader, reader_result)
             ended = time.time()
             outcome.interrupted = signals.count > 0
@@ -287,9 +294,16 @@ def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], c
     result["done"] = True
 
 
-def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_reader: bool, at: float | None) -> None:
+def _lead(spec: RunSpec) -> float:
+    if spec.schedule is not None and spec.schedule.per_line:
+        return PER_LINE_START_LEAD
+    return START_LEAD if spec.paced else 0.0
+
+
+def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_reader: bool, at: float | None,
+                    lead: float) -> None:
     """Wait until every role is set up, then give them one start time: `at`
-    (a shard's --start-at, waited for) or now."""
+    (a shard's --start-at, waited for) or `lead` seconds from now."""
     expected = sum(p.role != "reader" for p in topology.processes) + has_reader
     deadline = time.monotonic() + READY_SECONDS
     for _ in range(expected):
@@ -304,7 +318,7 @@ def _start_together(watch: Watch, topology: Plan, ready, events, start_at, has_r
                 return
     while at is not None and (wait := at - time.time()) > 0 and not events["stop"].wait(min(wait, WAIT_SLICE)):
         watch.check_alive()
-    start_at.value = time.time() if at is None else at
+    start_at.value = time.time() + lead if at is None else at
     events["go"].set()
 
 
