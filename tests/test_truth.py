@@ -70,3 +70,9 @@ def test_an_unwritable_truth_file_of_a_run_is_one_line_and_exit_2(tmp_path):
     result = run_cli("run", "-n", "10", "-b", "50", "--truth", str(tmp_path / "missing" / "t.truth"), "-q")
     assert result.returncode == 2
     assert result.stderr.decode().count("\n") == 1 and "t.truth" in result.stderr.decode()
+
+
+def test_a_truth_file_is_refused_for_a_run_on_a_cluster(tmp_path):
+    result = run_cli("run", "-n", "10", "--cluster", "ray", "--truth", str(tmp_path / "t.truth"), "-q")
+    assert result.returncode == 2 and b"--truth" in result.stderr and result.stderr.count(b"\n") == 1
+    assert not (tmp_path / "t.truth").exists()

@@ -169,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         thresholds, sinks = tuple(args.threshold), [t.name for t in spec.sinks]
     check_sinks(thresholds, sinks)
     if args.cluster is not None:
+        if args.truth is not None:  # shards placed on one machine would each start the same file
+            from harness.errors import UserError
+
+            raise UserError("--truth is for a run on one machine; with --shard K/N each shard writes its own")
         from harness.cluster.coordinator import run_on_cluster
 
         # The shards get this command's own words, as typed after `run`.
