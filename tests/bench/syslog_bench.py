@@ -23,9 +23,10 @@ command's launch (start-up included: logstorm's is about half a second,
 loggen's a few milliseconds). CPU seconds are the sender's (all its
 processes) and rsyslog's (all its threads), in the run of the best stream
 rate. Each rate is the best of
---repeat runs, the sides interleaved so that a busy spell hits each alike;
-a ratio is a logstorm row's stream rate over the faster of loggen's and
-the plain loop's.
+--repeat runs (and the median of their stream rates beside it), the sides
+interleaved so that a busy spell hits each alike; a ratio is a logstorm
+row's stream rate over the faster of loggen's and the plain loop's, of the
+best runs and of the medians.
 
 loggen comes from Debian's syslog-ng-core, unpacked rather than installed
 (it conflicts with rsyslog): harness/servers/syslog_ng.py.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,8 +192,8 @@ def main() -> None:
         size = round(len(data) / data.count(b"\n")) - 1
         print(f"{args.lines:,} RFC 5424 messages of ~{size} B, one TCP connection into a fresh rsyslog each; "
               f"best of {args.repeat}\n")
-        print("| framing | sender | stream msg/s | command msg/s | sender CPU s | rsyslog CPU s | stream runs |")
-        print("|---|---|---|---|---|---|---|")
+        print("| framing | sender | stream msg/s | median | command msg/s | sender CPU s | rsyslog CPU s | stream runs |")
+        print("|---|---|---|---|---|---|---|---|")
         ratios = {}
         for framing in framings:
             frames = folder / f"frames-{framing}"
@@ -206,14 +208,16 @@ def main() -> None:
                     runs[name].append(measure(command, args.lines, folder))
             for name, taken in runs.items():
                 best = max(taken, key=lambda run: run.stream)
-                print(f"| {framing} | {name} | {best.stream:,.0f} | {max(r.command for r in taken):,.0f} | "
+                print(f"| {framing} | {name} | {best.stream:,.0f} | {statistics.median(r.stream for r in taken):,.0f} | "
+                      f"{max(r.command for r in taken):,.0f} | "
                       f"{best.sender_cpu:.2f} | {best.rsyslog_cpu:.2f} | {', '.join(f'{r.stream:,.0f}' for r in taken)} |",
                       flush=True)
-            loggen_rate, plain_rate, *ours = (max(run.stream for run in taken) for taken in runs.values())
-            ratios[framing] = [rate / max(loggen_rate, plain_rate) for rate in ours]
+            for figure, of in (("best", max), ("median", statistics.median)):
+                loggen_rate, plain_rate, *ours = (of(run.stream for run in taken) for taken in runs.values())
+                ratios[framing, figure] = [rate / max(loggen_rate, plain_rate) for rate in ours]
     print()
-    for framing, (run, stream) in ratios.items():
-        print(f"{framing}: over the faster of loggen and the plain socket loop (stream rates), "
+    for (framing, figure), (run, stream) in ratios.items():
+        print(f"{framing}, {figure} stream rates: over the faster of loggen and the plain socket loop, "
               f"logstorm run {run:.2f}x, logstorm stream FILE {stream:.2f}x")
     print(f"load average at the end: {load()}")
 
