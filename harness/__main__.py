@@ -1,3 +1,3 @@
-from harness.cli.main import main
+from harness.cli.scripts import logstorm
 
-main()
+logstorm()
