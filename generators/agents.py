@@ -146,5 +146,15 @@ def addresses_in(blocks: tuple[str, ...], count: int, rng: np.random.Generator) 
         a, b, c, d = map(int, base.split("."))
         first = a << 24 | b << 16 | c << 8 | d
         pool.extend(range(first + 1, first + (1 << (32 - int(bits))) - 1))
-    picked = rng.permutation(np.array(pool, np.int64))[:count]
-    return [f"{x >> 24}.{x >> 16 & 255}.{x >> 8 & 255}.{x & 255}" for x in picked.tolist()]
+    return dotted(rng.permutation(np.array(pool, np.int64))[:count])
+
+
+OCTETS = np.array([str(i) for i in range(256)], dtype=object)
+
+
+def dotted(packed: np.ndarray) -> list[str]:
+    """IPv4 addresses as text, from their 32-bit numbers (joined as arrays of
+    strings: formatting them one by one took a tenth of building the world)."""
+    dot = np.array(".", dtype=object)
+    return (OCTETS[packed >> 24] + dot + OCTETS[packed >> 16 & 255] + dot + OCTETS[packed >> 8 & 255] + dot
+            + OCTETS[packed & 255]).tolist()

@@ -38,7 +38,7 @@ import numpy as np
 from generators import baddata as bad
 from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, seconds, statuses, text
+from generators.format import MILLIS, Format, Pools, numbers, picked, seconds, statuses, text
 from generators.world import CLASSES, SIZE_POOL, World
 
 ACCOUNT = "123456789012"
@@ -55,7 +55,8 @@ TYPE_TYPOS = (b"h3", b"HTTP", b"tcp")
 
 def hex_ids(rng: np.random.Generator, count: int, digits: int) -> list[bytes]:
     raw = rng.integers(0, 256, (count, digits // 2), dtype=np.uint8)
-    return [row.tobytes().hex().encode() for row in raw]
+    nibbles = np.stack([raw >> 4, raw & 15], axis=-1).reshape(count, digits)
+    return np.frombuffer(ids.HEX, np.uint8)[nibbles].view(f"S{digits}").ravel().tolist()
 
 
 class Alb(Format):
@@ -82,7 +83,7 @@ class Alb(Format):
     def pools(self, world: World) -> Pools:
         rng = np.random.default_rng(0xA1B)
         clients = len(world.client_ips)
-        tls = rng.choice(len(TLS), clients, p=[w for _, _, w in TLS]).tolist()
+        tls = rng.choice(len(TLS), clients, p=[w for _, _, w in TLS])
         # Browsers speak HTTP/2; bots and scripts mostly HTTP/1.1.
         h2 = rng.random(clients) < np.where(world.client_is_bot, 0.2, 0.85)
         sizes = np.array(world.sizes)
@@ -91,22 +92,22 @@ class Alb(Format):
         medians = np.array([CLASSES[c].seconds_median for c in world.response_class.tolist()]).repeat(SIZE_POOL)
         errors = np.array([s >= 400 for s in world.response_status]).repeat(SIZE_POOL)
         processing = np.round(rng.lognormal(np.log(medians * np.where(errors, 0.3, 1.0)), 0.9), 3)
-        targets = [TARGETS[t].encode() for t in rng.integers(0, len(TARGETS), n).tolist()]
+        targets = picked(text(TARGETS), rng.integers(0, len(TARGETS), n))
         # The creation millisecond: a little before the line's own, never in the previous second.
         creation = np.maximum(0, np.arange(1000) - np.rint(rng.lognormal(np.log(25), 1.0, 1000))).astype(int)
         # The Root's 24 hex digits after its time: the request's own.
         return ids.pools("trace_id", [ids.hex_pieces(rng, 6) for _ in range(ids.CHUNKS)]) | {
-            "type": ("client", [b"h2" if v else b"https" for v in h2.tolist()]),
+            "type": ("client", picked([b"https", b"h2"], h2.astype(np.intp))),
             "ip": ("client", text(world.client_ips)),
-            "protocol": ("client", [b"HTTP/2.0" if v else b"HTTP/1.1" for v in h2.tolist()]),
+            "protocol": ("client", picked([b"HTTP/1.1", b"HTTP/2.0"], h2.astype(np.intp))),
             "agent": ("client", text(world.client_agents)),
-            "cipher": ("client", [TLS[i][0].encode() for i in tls]),
-            "tls": ("client", [TLS[i][1].encode() for i in tls]),
+            "cipher": ("client", picked(text(t[0] for t in TLS), tls)),
+            "tls": ("client", picked(text(t[1] for t in TLS), tls)),
             "method": ("request", text(world.request_methods)),
             "url": ("request", text(f"https://{h}:443{p}{q}" for h, p, q in
                                      zip(world.request_hosts, world.request_paths, world.request_queries))),
             "domain": ("request", text(world.request_hosts)),
-            "client_port": ("response", text(rng.integers(1024, 65536, n).tolist())),
+            "client_port": ("response", numbers(rng.integers(1024, 65536, n).tolist())),
             "target": ("response", targets),
             "request_processing": ("response", seconds(rng.choice([0.0, 0.001], n, p=[0.8, 0.2]).tolist())),
             "target_processing": ("response", seconds(processing.tolist())),
@@ -114,14 +115,14 @@ class Alb(Format):
             "elb_status": ("response", codes),
             "target_status": ("response", codes),
             # Bytes received: request line and headers; sent: the body and its headers.
-            "received": ("response", text(rng.integers(220, 1600, n).tolist())),
-            "sent": ("response", text((sizes + rng.integers(160, 480, n)).tolist())),
+            "received": ("response", numbers(rng.integers(220, 1600, n).tolist())),
+            "sent": ("response", numbers((sizes + rng.integers(160, 480, n)).tolist())),
             "target_list": ("response", targets),
             "target_status_list": ("response", codes),
             "conn_trace": ("response", [b"TID_" + h for h in hex_ids(rng, n, 32)]),
             "milli": ("milli", MILLIS),
             "micro": ("micro", MILLIS),
-            "creation_milli": ("milli", [MILLIS[m] for m in creation.tolist()]),
+            "creation_milli": ("milli", picked(MILLIS, creation)),
         }
 
     def stamp(self, moment: datetime) -> dict[str, bytes]:

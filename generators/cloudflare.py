@@ -25,9 +25,10 @@ import numpy as np
 from generators import baddata as bad
 from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.cloudfront import content_type
-from generators.format import Format, Pools, json_inner, statuses, text
-from generators.world import CLASSES, SIZE_POOL, World
+from generators.cloudfront import content_types
+from generators.format import Format, Pools, json_inner, numbers, per_distinct, picked, statuses, text
+from generators.site import CLASS
+from generators.world import SIZE_POOL, World
 
 # Countries with the colos that serve them.
 # Countries (ISO 3166-1 alpha-2 in lower case, as Cloudflare writes them) with the colos that serve them.
@@ -40,12 +41,17 @@ PORTS = 65536 - 1024
 PROTOCOLS = {"HTTP/1.0": "HTTP/1.0", "HTTP/1.1": "HTTP/1.1", "HTTP/2.0": "HTTP/2"}
 
 
-def cache_status(status: int, cls: str, u: float) -> str:
-    if cls != "asset":
-        return "dynamic"
-    if status >= 400:
-        return "miss"
-    return "hit" if u < 0.86 else "revalidated" if u < 0.9 else "miss" if u < 0.98 else "expired"
+CACHE = ("dynamic", "miss", "hit", "revalidated", "expired")
+
+
+def cache_statuses(world: World, u: np.ndarray) -> np.ndarray:
+    """CacheCacheStatus (index into CACHE) of each response entry: only assets
+    are cached, errors never."""
+    response = np.arange(len(world.sizes)) // SIZE_POOL
+    asset = (world.response_class == CLASS["asset"])[response]
+    error = (np.array(world.response_status) >= 400)[response]
+    served = np.select([u < 0.86, u < 0.9, u < 0.98], [2, 3, 1], 4)
+    return np.where(asset, np.where(error, 1, served), 0)
 
 
 class Cloudflare(Format):
@@ -76,37 +82,37 @@ class Cloudflare(Format):
     def pools(self, world: World) -> Pools:
         rng = np.random.default_rng(0xC1F)
         clients = len(world.client_ips)
-        country = rng.choice(len(COUNTRIES), clients, p=COUNTRY_WEIGHTS).tolist()
-        colo = [COUNTRIES[c][1][int(u * len(COUNTRIES[c][1]))] for c, u in zip(country, rng.random(clients).tolist())]
-        mobile = [("Mobile" in a or "Android" in a) for a in world.client_agents]
-        tls = rng.choice(len(TLS), clients, p=[w for _, w in TLS]).tolist()
+        country = rng.choice(len(COUNTRIES), clients, p=COUNTRY_WEIGHTS)
+        colos = np.array([len(c[1]) for c in COUNTRIES])
+        first_colo = np.cumsum(colos) - colos
+        colo = first_colo[country] + (rng.random(clients) * colos[country]).astype(np.int64)
+        device = {a: b"mobile" if "Mobile" in a or "Android" in a else b"desktop" for a in set(world.client_agents)}
+        tls = rng.choice(len(TLS), clients, p=[w for _, w in TLS])
         codes = statuses(world)
-        classes = [CLASSES[c].name for c in world.response_class.tolist()]
-        cache = [cache_status(s, classes[i // SIZE_POOL], u) for i, (s, u) in
-                 enumerate(zip((s for s in world.response_status for _ in range(SIZE_POOL)),
-                               rng.random(len(world.sizes)).tolist()))]
-        request_classes = [CLASSES[c].name for c in world.request_class.tolist()]
+        cache = cache_statuses(world, rng.random(len(world.sizes)))
+        origin = np.array(codes, dtype=object)
+        origin[(cache == 2) | (cache == 3)] = b"0"  # served from the cache
         return ids.pools("ray", [ids.hex_pieces(rng, 4) for _ in range(ids.CHUNKS)]) | {
             "ip": ("client", text(world.client_ips)),
-            "country": ("client", text(COUNTRIES[c][0] for c in country)),
-            "device": ("client", [b"mobile" if m else b"desktop" for m in mobile]),
+            "country": ("client", picked(text(c[0] for c in COUNTRIES), country)),
+            "device": ("client", list(map(device.__getitem__, world.client_agents))),
             "agent": ("client", json_inner(world.client_agents)),
-            "tls": ("client", [TLS[t][0].encode() for t in tls]),
-            "colo": ("client", text(colo)),
+            "tls": ("client", picked(text(t[0] for t in TLS), tls)),
+            "colo": ("client", picked(text(name for c in COUNTRIES for name in c[1]), colo)),
             "host": ("request", json_inner(world.request_hosts)),
             "method": ("request", text(world.request_methods)),
             "uri": ("request", json_inner(p + q for p, q in zip(world.request_paths, world.request_queries))),
             "path": ("request", json_inner(world.request_paths)),
             "protocol": ("request", text(PROTOCOLS[p] for p in world.request_protocols)),
-            "content_type": ("request", text(content_type(p, c) for p, c in zip(world.request_paths, request_classes))),
+            "content_type": ("request", content_types(world)),
             "referer": ("referer", json_inner("" if r == "-" else r for r in world.referers)),
             "status": ("response", codes),
             # Bytes sent include the response headers.
-            "bytes": ("response", text((np.array(world.sizes) + rng.integers(300, 700, len(world.sizes))).tolist())),
-            "origin_status": ("response", [b"0" if c in ("hit", "revalidated") else s for c, s in zip(cache, codes)]),
-            "cache": ("response", text(cache)),
-            "ttfb": ("duration", text(max(1, round(d * 1000)) for d in world.durations)),
-            "port": ("port", text(range(1024, 1024 + PORTS))),
+            "bytes": ("response", numbers((np.array(world.sizes) + rng.integers(300, 700, len(world.sizes))).tolist())),
+            "origin_status": ("response", origin.tolist()),
+            "cache": ("response", picked(text(CACHE), cache)),
+            "ttfb": ("duration", per_distinct(lambda d: b"%d" % max(1, round(d * 1000)), world.durations)),
+            "port": ("port", numbers(range(1024, 1024 + PORTS))),
         }
 
     def stamp(self, moment: datetime) -> dict[str, bytes]:

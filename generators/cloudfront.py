@@ -34,7 +34,7 @@ import numpy as np
 from generators import baddata as bad
 from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import Format, Pools, dash_zero, duration_classes, seconds, statuses, text
+from generators.format import Format, Pools, dash_zero, duration_classes, numbers, picked, seconds, statuses, text
 from generators.world import CLASSES, World
 
 DISTRIBUTION = "d3kx7q2mz9f0ab.cloudfront.net"
@@ -57,11 +57,15 @@ FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-ste
           "sc-range-start sc-range-end")
 
 
-def content_type(path: str, cls: str) -> str:
-    if cls.startswith("api"):
-        return "application/json"
-    ext = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
-    return CONTENT_TYPES.get(ext, "text/html")
+def content_types(world: World) -> list[bytes]:
+    """The content type of each request: JSON from the API, else by the file
+    extension of its path (HTML without one)."""
+    _, _, last = np.strings.rpartition(np.array(world.request_paths), "/")
+    _, dot, ext = np.strings.rpartition(last, ".")
+    exts, which = np.unique(np.where(dot == ".", ext, ""), return_inverse=True)
+    types = [CONTENT_TYPES.get(e, "text/html").encode() for e in exts.tolist()] + [b"application/json"]
+    api = np.array([c.name.startswith("api") for c in CLASSES])[world.request_class]
+    return picked(types, np.where(api, len(exts), which))
 
 
 def quoted_agents(agents: list[str]) -> list[bytes]:
@@ -71,20 +75,18 @@ def quoted_agents(agents: list[str]) -> list[bytes]:
 
 
 def result_types(world: World, rng: np.random.Generator) -> tuple[list[bytes], list[bytes]]:
-    """x-edge-result-type and x-edge-detailed-result-type per duration entry."""
-    kinds, details = [], []
-    errors = [sum(p for status, p in cls.statuses if status >= 400) for cls in CLASSES]
-    hits = [0.88 if cls.name == "asset" else 0.04 for cls in CLASSES]
-    for cls, u in zip(duration_classes(world), rng.random(len(world.durations)).tolist()):
-        error, hit = errors[cls], hits[cls]
-        if u < error:
-            kind = b"Error"
-        else:
-            v = (u - error) / (1 - error)
-            kind = b"Hit" if v < hit else (b"RefreshHit" if v < hit + 0.03 else b"Miss")
-        kinds.append(kind)
-        details.append(b"OriginShieldHit" if kind == b"Miss" and u > 0.985 else kind)
-    return kinds, details
+    """x-edge-result-type and x-edge-detailed-result-type per duration entry:
+    an error as often as the class fails, else a hit, refresh hit or miss
+    (a share of the misses from the origin shield)."""
+    classes = duration_classes(world)
+    error = np.array([sum(p for status, p in cls.statuses if status >= 400) for cls in CLASSES])[classes]
+    hit = np.array([0.88 if cls.name == "asset" else 0.04 for cls in CLASSES])[classes]
+    u = rng.random(len(world.durations))
+    with np.errstate(divide="ignore", invalid="ignore"):  # classes that always fail: u < error decides
+        v = (u - error) / (1 - error)
+    kind = np.where(u < error, 0, np.where(v < hit, 1, np.where(v < hit + 0.03, 2, 3)))
+    names = [b"Error", b"Hit", b"RefreshHit", b"Miss", b"OriginShieldHit"]
+    return picked(names, kind), picked(names, np.where((kind == 3) & (u > 0.985), 4, kind))
 
 
 class CloudFront(Format):
@@ -113,36 +115,35 @@ class CloudFront(Format):
         rng = np.random.default_rng(0xC10F)
         n_sizes = len(world.sizes)
         n_durations = len(world.durations)
-        classes = [CLASSES[c].name for c in world.request_class.tolist()]
         kinds, details = result_types(world, rng)
-        tls = rng.choice(len(TLS), n_durations, p=[w for _, _, w in TLS]).tolist()
+        tls = rng.choice(len(TLS), n_durations, p=[w for _, _, w in TLS])
         durations = np.array(world.durations)
         # 56 characters as CloudFront's: 40 bytes in base64, ending "==".
         request_ids = [ids.base64_pieces(rng, 14, b"==" if k == ids.CHUNKS - 1 else b"") for k in range(ids.CHUNKS)]
         return ids.pools("request_id", request_ids) | {
-            "edge": ("client", text(EDGES[i] for i in rng.integers(0, len(EDGES), len(world.client_ips)).tolist())),
+            "edge": ("client", picked(text(EDGES), rng.integers(0, len(EDGES), len(world.client_ips)))),
             "ip": ("client", text(world.client_ips)),
             "agent": ("client", quoted_agents(world.client_agents)),
             # Bytes served include the response headers.
-            "sc_bytes": ("response", text((np.array(world.sizes) + rng.integers(240, 620, n_sizes)).tolist())),
+            "sc_bytes": ("response", numbers((np.array(world.sizes) + rng.integers(240, 620, n_sizes)).tolist())),
             "status": ("response", statuses(world)),
             "content_len": ("response", dash_zero(world.sizes)),
             "method": ("request", text(world.request_methods)),
             "stem": ("request", text(world.request_paths)),
             "query": ("request", text(q[1:] or "-" for q in world.request_queries)),
-            "content_type": ("request", text(content_type(p, c) for p, c in zip(world.request_paths, classes))),
+            "content_type": ("request", content_types(world)),
             "referer": ("referer", text(world.referers)),
             "host": ("duration", [world.site.encode()] * n_durations),
-            "cs_bytes": ("duration", text(rng.integers(180, 1400, n_durations).tolist())),
+            "cs_bytes": ("duration", numbers(rng.integers(180, 1400, n_durations).tolist())),
             "result": ("duration", kinds),
             "response_result": ("duration", kinds),
             "detailed_result": ("duration", details),
             "time_taken": ("duration", seconds((durations + rng.uniform(0.0005, 0.004, n_durations)).tolist())),
             "ttfb": ("duration", seconds((durations * rng.uniform(0.3, 0.95, n_durations)).tolist())),
-            "ssl_protocol": ("duration", [TLS[i][0].encode() for i in tls]),
-            "ssl_cipher": ("duration", [TLS[i][1].encode() for i in tls]),
-            "protocol": ("duration", text(rng.choice(["HTTP/2.0", "HTTP/1.1", "HTTP/3.0"], n_durations, p=[0.62, 0.3, 0.08]).tolist())),
-            "port": ("duration", text(rng.integers(1024, 65536, n_durations).tolist())),
+            "ssl_protocol": ("duration", picked(text(t[0] for t in TLS), tls)),
+            "ssl_cipher": ("duration", picked(text(t[1] for t in TLS), tls)),
+            "protocol": ("duration", picked(text(["HTTP/2.0", "HTTP/1.1", "HTTP/3.0"]), rng.choice(3, n_durations, p=[0.62, 0.3, 0.08]))),
+            "port": ("duration", numbers(rng.integers(1024, 65536, n_durations).tolist())),
         }
 
     def stamp(self, moment: datetime) -> dict[str, bytes]:

@@ -69,6 +69,7 @@ def validate(spec: LineSpec) -> None:
 class LineFactory:
     def __init__(self, spec: LineSpec) -> None:
         validate(spec)
+        _settle_allocator()  # first: building the pools then reuses heap memory too
         self.spec = spec
         self.format = format_class(spec.format)()
         self.kinds = select(self.format.corruptions, spec.kinds)
@@ -87,7 +88,6 @@ class LineFactory:
                         if p.entity not in ("client", "request", "response", "duration", "referer", "second", "milli", "micro")
                         + ENTITIES}
         self.unique = any(p.entity in ENTITIES for p in self.pieces)  # ids unique per line
-        _settle_allocator()
 
     def render(self, index: int, n: int | None = None) -> Batch:
         """Batch `index`, holding `n` lines (a whole batch by default)."""
@@ -151,7 +151,7 @@ def _settle_allocator() -> None:
     freed): a batch's join then reuses heap memory instead of mapping and
     faulting in fresh pages every time, which made the JSON formats' batches
     2-3 times slower depending only on what had been allocated before."""
-    bytearray(16 << 20)  # made and freed at once: a batch of 4,096 lines is a few MiB
+    bytes(16 << 20)  # made and freed at once (calloc: the pages are never touched); a batch of 4,096 lines is a few MiB
 
 
 __all__ = ["Batch", "KINDS", "LineFactory", "LineSpec", "Piece"]

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from generators import baddata as bad
 from generators.apache import IP_TYPOS, METHOD_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, iso_offset, iso_second, json_inner, statuses, text
+from generators.format import MILLIS, Format, Pools, iso_offset, iso_second, json_inner, numbers, per_distinct, statuses, text
 from generators.world import World
 
 VERSION_TYPOS = (b"9.9", b"1", b"HTTP/1.1", b"1.1.1", b"", b"2.O")
@@ -68,8 +68,8 @@ class JsonAccess(Format):
             "method": ("request", text(world.request_methods)),
             "referrer": ("referer", optional("referrer", world.referers, "-")),
             "status": ("response", statuses(world)),
-            "size": ("response", text(world.sizes)),
-            "duration": ("duration", text(round(d * 1e9) for d in world.durations)),
+            "size": ("response", numbers(world.sizes)),
+            "duration": ("duration", per_distinct(lambda d: b"%d" % round(d * 1e9), world.durations)),
         }
 
     def stamp(self, moment: datetime) -> dict[str, bytes]:

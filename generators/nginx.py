@@ -18,7 +18,7 @@ import numpy as np
 
 from generators import baddata as bad
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS, ApacheCombined, combined_pools
-from generators.format import Pools, duration_classes, seconds, text
+from generators.format import Pools, duration_classes, numbers, seconds, text
 from generators.world import CLASSES, World
 
 SERVED_LOCALLY = {i for i, c in enumerate(CLASSES) if c.name in ("asset", "missing")}
@@ -33,10 +33,12 @@ def upstream_times(world: World) -> tuple[list[bytes], list[bytes], list[bytes]]
     response = np.round(total * rng.uniform(0.80, 1.0, total.size), 3)
     header = np.round(response * rng.uniform(0.55, 0.98, total.size), 3)
     connect = np.minimum(header, np.round(rng.lognormal(np.log(0.0008), 0.8, total.size), 3))
-    local = [c in SERVED_LOCALLY for c in duration_classes(world)]
+    local = np.isin(duration_classes(world), list(SERVED_LOCALLY))
     columns = []
     for values in (connect, header, response):
-        columns.append([b"-" if here else v for here, v in zip(local, seconds(values.tolist()))])
+        column = np.array(seconds(values), dtype=object)
+        column[local] = b"-"
+        columns.append(column.tolist())
     return columns[0], columns[1], columns[2]
 
 
@@ -61,7 +63,7 @@ class Nginx(ApacheCombined):
     def pools(self, world: World) -> Pools:
         connect, header, response = upstream_times(world)
         return combined_pools(world) | {
-            "size": ("response", text(world.sizes)),  # $body_bytes_sent: 0, never "-"
+            "size": ("response", numbers(world.sizes)),  # $body_bytes_sent: 0, never "-"
             "rt": ("duration", seconds(world.durations)),
             "uct": ("duration", connect),
             "uht": ("duration", header),

@@ -82,36 +82,75 @@ class Routes:
 
 
 def slugs(rng: np.random.Generator, count: int, words: int = 2) -> list[str]:
-    return ["-".join(WORDS[i] for i in row) for row in rng.integers(0, len(WORDS), (count, words)).tolist()]
+    picks = rng.integers(0, len(WORDS), (count, words))
+    out = _WORDS[picks[:, 0]]
+    for k in range(1, words):
+        out = out + _DASH + _WORDS[picks[:, k]]
+    return out.tolist()
+
+
+_WORDS = np.array(WORDS, dtype=object)  # joined as arrays of strings: one by one took a tenth of building the world
+_DASH = np.array("-", dtype=object)
+
+
+class RouteTable:
+    """The routes as columns, added one at a time or many of a kind at once."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+        self.paths: list[str] = []
+        self.queries: list[str] = []
+        self.classes: list[int] = []
+        self.weights: tuple[list[float], list[float], list[float]] = ([], [], [])
+
+    def add(self, method: str, path: str | list[str], query: str | list[str], cls: str,
+            human: float | list[float], crawler: float | list[float] = 0.0, scanner: float | list[float] = 0.0) -> None:
+        """One route, or as many as `path` lists; a column given as one value holds for all of them."""
+        paths = [path] if isinstance(path, str) else path
+        count = len(paths)
+
+        def column(value):
+            return value if isinstance(value, list) else [value] * count
+
+        self.methods += [method] * count
+        self.paths += paths
+        self.queries += column(query)
+        self.classes += [CLASS[cls]] * count
+        for weights, value in zip(self.weights, (human, crawler, scanner)):
+            weights += column(value)
 
 
 def routes(rng: np.random.Generator) -> Routes:
-    out: list[tuple[str, str, str, int, float, float, float]] = []
-
-    def add(method: str, path: str, query: str, cls: str, human: float, crawler: float = 0.0, scanner: float = 0.0) -> None:
-        out.append((method, path, query, CLASS[cls], human, crawler, scanner))
-
+    table = RouteTable()
+    add = table.add
     add("GET", "/", "", "page", 400.0, 20.0, 60.0)
     for section in ("products", "blog", "category", "help"):
         add("GET", f"/{section}/", "", "page", 60.0, 10.0)
-    for rank, slug in enumerate(slugs(rng, 4000), 1):
-        add("GET", f"/products/{slug}-{rank}", "", "page", 200.0 / rank ** 0.9, 8.0 / rank ** 0.3)
-    for rank, slug in enumerate(slugs(rng, 1500, 3), 1):
-        add("GET", f"/blog/{2019 + rank % 7}/{slug}", "", "page", 80.0 / rank ** 0.9, 4.0 / rank ** 0.3)
-    for rank, cat in enumerate(slugs(rng, 300, 1), 1):
-        add("GET", f"/category/{cat}", f"?page={1 + rank % 9}&sort={'price' if rank % 3 else 'new'}", "page",
-            30.0 / rank ** 0.8, 2.0 / rank ** 0.3)
-    for rank, terms in enumerate(slugs(rng, 800, 3), 1):
-        add("GET", "/search", f"?q={'+'.join(terms.split('-')[:1 + rank % 3])}", "page", 20.0 / rank ** 0.7)
-    for rank, (name, digest) in enumerate(zip(slugs(rng, 600, 1), rng.integers(0, 2**32, 600).tolist()), 1):
-        ext = ("js", "css", "woff2", "svg")[rank % 4]
-        add("GET", f"/static/{ext}/{name}.{digest:08x}.{ext}", "", "asset", 150.0 / rank ** 0.8, 0.5 / rank ** 0.8)
-    for rank, slug in enumerate(slugs(rng, 3000), 1):
-        add("GET", f"/images/{slug}-{rank}.{('jpg', 'png', 'webp')[rank % 3]}", "", "asset", 120.0 / rank ** 0.9,
-            2.0 / rank ** 0.5)
+    ranks = range(1, 4001)
+    add("GET", [f"/products/{slug}-{rank}" for rank, slug in zip(ranks, slugs(rng, 4000))], "", "page",
+        [200.0 / rank ** 0.9 for rank in ranks], [8.0 / rank ** 0.3 for rank in ranks])
+    ranks = range(1, 1501)
+    add("GET", [f"/blog/{2019 + rank % 7}/{slug}" for rank, slug in zip(ranks, slugs(rng, 1500, 3))], "", "page",
+        [80.0 / rank ** 0.9 for rank in ranks], [4.0 / rank ** 0.3 for rank in ranks])
+    ranks = range(1, 301)
+    add("GET", [f"/category/{cat}" for cat in slugs(rng, 300, 1)],
+        [f"?page={1 + rank % 9}&sort={'price' if rank % 3 else 'new'}" for rank in ranks], "page",
+        [30.0 / rank ** 0.8 for rank in ranks], [2.0 / rank ** 0.3 for rank in ranks])
+    ranks = range(1, 801)
+    add("GET", ["/search"] * 800, [f"?q={'+'.join(terms.split('-')[:1 + rank % 3])}" for rank, terms in
+                                   zip(ranks, slugs(rng, 800, 3))], "page", [20.0 / rank ** 0.7 for rank in ranks])
+    ranks = range(1, 601)
+    exts = [("js", "css", "woff2", "svg")[rank % 4] for rank in ranks]
+    add("GET", [f"/static/{ext}/{name}.{digest:08x}.{ext}" for ext, name, digest in
+                zip(exts, slugs(rng, 600, 1), rng.integers(0, 2**32, 600).tolist())], "", "asset",
+        [150.0 / rank ** 0.8 for rank in ranks], [0.5 / rank ** 0.8 for rank in ranks])
+    ranks = range(1, 3001)
+    add("GET", [f"/images/{slug}-{rank}.{('jpg', 'png', 'webp')[rank % 3]}" for rank, slug in zip(ranks, slugs(rng, 3000))],
+        "", "asset", [120.0 / rank ** 0.9 for rank in ranks], [2.0 / rank ** 0.5 for rank in ranks])
     add("GET", "/favicon.ico", "", "asset", 30.0, 1.0)
-    for rank, item in enumerate(rng.integers(1000, 999999, 2000).tolist(), 1):
-        add("GET", f"/api/v1/items/{item}", "", "api_read", 40.0 / rank ** 0.8, 0.0, 0.2 / rank ** 0.8)
+    ranks = range(1, 2001)
+    add("GET", [f"/api/v1/items/{item}" for item in rng.integers(1000, 999999, 2000).tolist()], "", "api_read",
+        [40.0 / rank ** 0.8 for rank in ranks], 0.0, [0.2 / rank ** 0.8 for rank in ranks])
     add("GET", "/api/v1/cart", "", "api_read", 40.0)
     add("GET", "/api/v1/items", "?limit=20&offset=0", "api_read", 30.0, 0.0, 10.0)
     add("POST", "/api/v1/events", "", "api_write", 150.0)  # analytics beacons
@@ -120,8 +159,9 @@ def routes(rng: np.random.Generator) -> Routes:
     add("OPTIONS", "/api/v1/items", "", "api_read", 10.0)
     add("PUT", "/api/v1/cart", "", "api_write", 8.0)
     add("PATCH", "/api/v1/profile", "", "api_write", 3.0)
-    for rank, item in enumerate(rng.integers(1, 99999, 200).tolist(), 1):
-        add("DELETE", f"/api/v1/cart/items/{item}", "", "api_delete", 0.08 / rank ** 0.5)
+    ranks = range(1, 201)
+    add("DELETE", [f"/api/v1/cart/items/{item}" for item in rng.integers(1, 99999, 200).tolist()], "", "api_delete",
+        [0.08 / rank ** 0.5 for rank in ranks])
     add("GET", "/login", "", "page", 25.0, 0.0, 10.0)
     add("POST", "/login", "", "login", 40.0, 0.0, 25.0)
     add("HEAD", "/", "", "head", 0.0, 2.0, 40.0)
@@ -130,16 +170,17 @@ def routes(rng: np.random.Generator) -> Routes:
         add("GET", sitemap, "", "robots", 0.0, 3.0)
     add("GET", "/apple-touch-icon.png", "", "missing", 6.0)
     add("GET", "/apple-touch-icon-precomposed.png", "", "missing", 4.0)
-    for probe in PROBES:
-        add("GET", probe, "", "missing", 0.0, 0.0, 30.0)
-    for rank, slug in enumerate(slugs(rng, 400), 1):  # products taken off the catalogue
-        add("GET", f"/products/{slug}-{4000 + rank}", "", "gone", 40.0 / 400, 6.0 / rank ** 0.3)
+    add("GET", list(PROBES), "", "missing", 0.0, 0.0, 30.0)
+    ranks = range(1, 401)
+    add("GET", [f"/products/{slug}-{4000 + rank}" for rank, slug in zip(ranks, slugs(rng, 400))], "", "gone",
+        40.0 / 400, [6.0 / rank ** 0.3 for rank in ranks])  # products taken off the catalogue
     for path in MONITOR_PATHS:  # asked for only by the monitors, at their own pace
         add("GET", path, "", "health" if path == "/healthz" else "metrics", 0.0)
+    # Campaign links: every fifth plain GET page again, with a tracking query.
     utm = ("?utm_source=newsletter&utm_medium=email", "?utm_source=google&utm_medium=cpc", "?ref=homepage", "?gclid=Cj0KCQ")
-    page = CLASS["page"]
-    tagged = [(m, p, utm[i % len(utm)], c, h * 0.15, 0.0, 0.0) for i, (m, p, q, c, h, _, _) in enumerate(out)
-              if c == page and m == "GET" and not q and i % 5 == 0]
-    out.extend(tagged)
-    methods, paths, queries, classes, *weights = zip(*out)
-    return Routes(list(methods), list(paths), list(queries), np.array(classes, np.int16), np.array(weights))
+    page, human = CLASS["page"], table.weights[0]
+    tagged = [i for i in range(0, len(table.paths), 5)
+              if table.classes[i] == page and table.methods[i] == "GET" and not table.queries[i]]
+    add("GET", [table.paths[i] for i in tagged], [utm[i % len(utm)] for i in tagged], "page",
+        [human[i] * 0.15 for i in tagged])
+    return Routes(table.methods, table.paths, table.queries, np.array(table.classes, np.int16), np.array(table.weights))

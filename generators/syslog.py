@@ -21,7 +21,7 @@ from typing import Iterable
 
 from generators import baddata as bad
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, durations, iso_offset, iso_second, statuses, text
+from generators.format import MILLIS, Format, Pools, durations, iso_offset, iso_second, numbers, per_distinct, statuses, text
 from generators.world import World
 
 FACILITY = 23  # local7
@@ -34,7 +34,7 @@ def severity(status: int) -> int:
 
 def sd_value(values: Iterable[str]) -> list[bytes]:
     """PARAM-VALUE text: '"', '\\' and ']' escaped with a backslash (RFC 5424, 6.3.3)."""
-    return [v.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]").encode() for v in values]
+    return per_distinct(lambda v: v.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]").encode(), values)
 
 
 class Syslog(Format):
@@ -59,10 +59,10 @@ class Syslog(Format):
 
     def pools(self, world: World) -> Pools:
         targets = [p + q for p, q in zip(world.request_paths, world.request_queries)]
-        sizes = text(world.sizes)
+        sizes = numbers(world.sizes)
         codes = statuses(world)
         return {
-            "pri": ("response", [b"%d" % (FACILITY * 8 + severity(int(c))) for c in codes]),
+            "pri": ("response", per_distinct(lambda c: b"%d" % (FACILITY * 8 + severity(int(c))), codes)),
             "milli": ("milli", MILLIS),
             "micro": ("micro", MILLIS),
             "host": ("host", [h.encode() for h, _ in HOSTS]),

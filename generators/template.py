@@ -53,11 +53,16 @@ class Piece:
     def pool(self, pools: Mapping[str, Sequence[bytes]]) -> list[bytes]:
         """One entry per row of the entity. Equal entries are one object (many
         clients share a user agent): fewer objects, fewer cache misses."""
+        if len(self.fields) == 1:  # joined once per distinct value: most pools repeat a few
+            column = pools[self.fields[0]]
+            joined = {value: b"".join((self.prefix, value, self.suffixes[0])) for value in dict.fromkeys(column)}
+            return list(map(joined.__getitem__, column))
         parts = [repeat(self.prefix)]
         for name, suffix in zip(self.fields, self.suffixes):
             parts += (pools[name], repeat(suffix))
+        texts = list(map(b"".join, zip(*parts)))
         distinct: dict[bytes, bytes] = {}
-        return [distinct.setdefault(text, text) for text in map(b"".join, zip(*parts))]
+        return list(map(distinct.setdefault, texts, texts))
 
 
 def pieces(template: Template, entity_of: Mapping[str, str]) -> list[Piece]:

@@ -11,11 +11,12 @@ sizes tied to the kind of resource requested (generators/site.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from generators.agents import (BOTS, CRAWLER_SHARE, CRAWLERS, HUMANS, MONITORS, SCANNERS, addresses_in, assign_by_weight,
-                               human_agents)
+                               dotted, human_agents)
 
 __all__ = ["BOTS", "CLASSES", "World", "build_world"]
 from generators.site import CLASS, CLASSES, CRAWLER, HUMAN, SCANNER, STATUS_TEXT_SIZE, routes
@@ -100,7 +101,7 @@ def build_world(seed: int, bot_share: float = 0.08, clients: int = 12_000, site:
         request_methods=site_map.methods,
         request_paths=paths,
         request_queries=site_map.queries,
-        request_protocols=["HTTP/2.0" if i % 3 else "HTTP/1.1" for i in range(len(paths))],
+        request_protocols=(["HTTP/1.1", "HTTP/2.0", "HTTP/2.0"] * (len(paths) // 3 + 1))[:len(paths)],
         request_hosts=[site] * len(paths),
         request_class=site_map.classes,
         request_table=np.stack([_popularity(w) for w in site_map.weights]),
@@ -116,10 +117,21 @@ def build_world(seed: int, bot_share: float = 0.08, clients: int = 12_000, site:
 
 
 def _popularity(weights: np.ndarray) -> np.ndarray:
-    """A table whose entries hold each index in proportion to its weight."""
+    """A table whose entries hold each index in proportion to its weight:
+    entry j is the first index whose cumulative weight reaches quantile j."""
     cdf = np.cumsum(weights, dtype=np.float64)
-    quantiles = (np.arange(POPULARITY_TABLE) + 0.5) / POPULARITY_TABLE * cdf[-1]
-    return np.searchsorted(cdf, quantiles).astype(np.int32)
+    quantiles = _midpoints() * cdf[-1]
+    # Entry j is the number of cumulative weights below quantile j, so index i
+    # fills the entries from where index i-1's quantiles end to where its own
+    # do: 12,000 searches among the 262,144 quantiles, not the other way round.
+    ends = np.searchsorted(quantiles, cdf, side="right")
+    return np.repeat(np.arange(len(cdf) + 1, dtype=np.int32), np.diff(ends, prepend=0, append=POPULARITY_TABLE))
+
+
+@cache
+def _midpoints() -> np.ndarray:
+    """The quantiles of a popularity table, as shares of the total weight."""
+    return (np.arange(POPULARITY_TABLE) + 0.5) / POPULARITY_TABLE
 
 
 @dataclass(frozen=True)
@@ -138,15 +150,14 @@ def _clients(rng: np.random.Generator, weights: np.ndarray, bot_share: float) ->
     count = len(weights)
     ips = _distinct_ips(rng, count)
     kind = np.where(rng.random(count) < bot_share, np.where(rng.random(count) < CRAWLER_SHARE, CRAWLER, SCANNER), HUMAN)
-    agents: list[str] = [""] * count
+    agents = np.full(count, "", dtype=object)
     human = np.flatnonzero(kind == HUMAN)
     pool, of_kind = human_agents(rng)
     share = assign_by_weight(weights[human], np.array([h[3] for h in HUMANS]), rng)
     offsets = rng.integers(0, 1 << 30, len(human))
     per_kind = np.bincount(of_kind, minlength=len(HUMANS))
     first = np.concatenate([[0], np.cumsum(per_kind)[:-1]])
-    for client, k, offset in zip(human.tolist(), share.tolist(), offsets.tolist()):
-        agents[client] = pool[first[k] + offset % per_kind[k]]
+    agents[human] = np.array(pool, dtype=object)[first[share] + offsets % per_kind[share]]
     crawlers = np.flatnonzero(kind == CRAWLER)
     which = rng.choice(len(CRAWLERS), len(crawlers), p=[c[2] for c in CRAWLERS])
     for c, (agent, blocks, _) in enumerate(CRAWLERS):
@@ -156,10 +167,11 @@ def _clients(rng: np.random.Generator, weights: np.ndarray, bot_share: float) ->
         for client, address in zip(mine.tolist(), addresses):
             agents[client], ips[client] = agent, address
     scanners = np.flatnonzero(kind == SCANNER)
-    for client, s in zip(scanners.tolist(), rng.integers(0, len(SCANNERS), len(scanners)).tolist()):
-        agents[client] = SCANNERS[s]
-    logged_in = (rng.random(count) < 0.05) & (kind == HUMAN)
-    users = [USER_NAMES[i % len(USER_NAMES)] + str(i % 97) if li else "-" for i, li in enumerate(logged_in.tolist())]
+    agents[scanners] = np.array(SCANNERS, dtype=object)[rng.integers(0, len(SCANNERS), len(scanners))]
+    agents = agents.tolist()
+    users = ["-"] * count
+    for i in np.flatnonzero((rng.random(count) < 0.05) & (kind == HUMAN)).tolist():
+        users[i] = USER_NAMES[i % len(USER_NAMES)] + str(i % 97)
     monitors = []
     for monitor in MONITORS:
         for address in monitor.ips:
@@ -180,8 +192,7 @@ def _distinct_ips(rng, count: int) -> list[str]:
     packed = first[rng.integers(0, len(first), spare)] << 24 | rng.integers(1, 255, spare) << 16 \
         | rng.integers(1, 255, spare) << 8 | rng.integers(1, 255, spare)
     _, keep = np.unique(packed, return_index=True)
-    packed = packed[np.sort(keep)][:count]
-    return [f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}" for a in packed.tolist()]
+    return dotted(packed[np.sort(keep)][:count])
 
 
 def _responses():
