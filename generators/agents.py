@@ -149,12 +149,17 @@ def addresses_in(blocks: tuple[str, ...], count: int, rng: np.random.Generator) 
     return dotted(rng.permutation(np.array(pool, np.int64))[:count])
 
 
-OCTETS = np.array([str(i) for i in range(256)], dtype=object)
+# Each octet's text, right-aligned in three places (spaces before), and a dot.
+OCTETS = np.frombuffer(b"".join(b"%3d." % i for i in range(256)), np.uint8).reshape(256, 4)
 
 
 def dotted(packed: np.ndarray) -> list[str]:
-    """IPv4 addresses as text, from their 32-bit numbers (joined as arrays of
-    strings: formatting them one by one took a tenth of building the world)."""
-    dot = np.array(".", dtype=object)
-    return (OCTETS[packed >> 24] + dot + OCTETS[packed >> 16 & 255] + dot + OCTETS[packed >> 8 & 255] + dot
-            + OCTETS[packed & 255]).tolist()
+    """IPv4 addresses as text, from their 32-bit numbers: the octets' texts
+    side by side in one buffer, the spaces dropped, cut at the line ends
+    (formatting them one by one took a tenth of building the world)."""
+    if not len(packed):
+        return []
+    octets = np.stack([packed >> 24, packed >> 16 & 255, packed >> 8 & 255, packed & 255], axis=1)
+    text = OCTETS[octets]
+    text[:, 3, 3] = ord("\n")
+    return text.tobytes().replace(b" ", b"").decode().split("\n")[:-1]

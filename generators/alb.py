@@ -38,7 +38,7 @@ import numpy as np
 from generators import baddata as bad
 from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, numbers, picked, seconds, statuses, text
+from generators.format import MILLIS, Format, Pools, numbers, per_distinct, picked, seconds, statuses, text
 from generators.world import CLASSES, SIZE_POOL, World
 
 ACCOUNT = "123456789012"
@@ -115,7 +115,7 @@ class Alb(Format):
             "elb_status": ("response", codes),
             "target_status": ("response", codes),
             # Bytes received: request line and headers; sent: the body and its headers.
-            "received": ("response", numbers(rng.integers(220, 1600, n).tolist())),
+            "received": ("response", per_distinct(b"%d".__mod__, rng.integers(220, 1600, n).tolist())),
             "sent": ("response", numbers((sizes + rng.integers(160, 480, n)).tolist())),
             "target_list": ("response", targets),
             "target_status_list": ("response", codes),

@@ -34,7 +34,8 @@ import numpy as np
 from generators import baddata as bad
 from generators import ids
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import Format, Pools, dash_zero, duration_classes, numbers, picked, seconds, statuses, text
+from generators.format import (Format, Pools, dash_zero, duration_classes, numbers, per_distinct, picked, seconds,
+                               statuses, text)
 from generators.world import CLASSES, World
 
 DISTRIBUTION = "d3kx7q2mz9f0ab.cloudfront.net"
@@ -134,7 +135,7 @@ class CloudFront(Format):
             "content_type": ("request", content_types(world)),
             "referer": ("referer", text(world.referers)),
             "host": ("duration", [world.site.encode()] * n_durations),
-            "cs_bytes": ("duration", numbers(rng.integers(180, 1400, n_durations).tolist())),
+            "cs_bytes": ("duration", per_distinct(b"%d".__mod__, rng.integers(180, 1400, n_durations).tolist())),
             "result": ("duration", kinds),
             "response_result": ("duration", kinds),
             "detailed_result": ("duration", details),

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
-import orjson
 
 from generators.baddata import Corruption
 from generators.world import DURATION_POOL, SIZE_POOL, World
@@ -75,12 +74,22 @@ def seconds(values: Sequence[float] | np.ndarray) -> list[bytes]:
     scaled = exact * 1000
     with np.errstate(invalid="ignore"):
         plain = ~np.signbit(exact) & (exact < 1e6) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6)
-    millis, where = np.unique(np.rint(scaled[plain]).astype(np.int64), return_inverse=True)
+    millis, where = _distinct(np.rint(scaled[plain]).astype(np.int64))
     out = np.empty(len(exact), dtype=object)
     out[plain] = np.array([b"%d.%03d" % divmod(m, 1000) for m in millis.tolist()] + [b""], dtype=object)[where]
     for i in np.flatnonzero(~plain).tolist():
         out[i] = b"%.3f" % exact[i]
     return out.tolist()
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) for non-negative integers,
+    without sorting when they are small (times in milliseconds)."""
+    if not len(values) or values.max() >= 1 << 20:
+        return np.unique(values, return_inverse=True)
+    seen = np.zeros(values.max() + 1, bool)
+    seen[values] = True
+    return np.flatnonzero(seen), (np.cumsum(seen, dtype=np.int32) - 1)[values]
 
 
 def clf_time(moment: datetime) -> bytes:
@@ -105,6 +114,8 @@ def json_inner(values: Iterable[str]) -> list[bytes]:
     that bad-data helpers can edit a value in place without breaking the quoting.
     Encoded as one array and cut at its '","' (inside a string every quote is
     escaped, so the sequence only stands between two)."""
+    import orjson  # only the JSON formats need it
+
     strings = list(values)
     if not strings:
         return []

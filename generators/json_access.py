@@ -19,7 +19,8 @@ from datetime import datetime
 
 from generators import baddata as bad
 from generators.apache import IP_TYPOS, METHOD_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, iso_offset, iso_second, json_inner, numbers, per_distinct, statuses, text
+from generators.format import (MILLIS, Format, Pools, iso_offset, iso_second, json_inner, numbers, per_distinct,
+                               statuses, text)
 from generators.world import World
 
 VERSION_TYPOS = (b"9.9", b"1", b"HTTP/1.1", b"1.1.1", b"", b"2.O")

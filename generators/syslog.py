@@ -21,7 +21,8 @@ from typing import Iterable
 
 from generators import baddata as bad
 from generators.apache import IP_TYPOS, METHOD_TYPOS, PROTOCOL_TYPOS, STATUS_TYPOS
-from generators.format import MILLIS, Format, Pools, durations, iso_offset, iso_second, numbers, per_distinct, statuses, text
+from generators.format import (MILLIS, Format, Pools, durations, iso_offset, iso_second, numbers, per_distinct,
+                               statuses, text)
 from generators.world import World
 
 FACILITY = 23  # local7

@@ -11,7 +11,6 @@ sizes tied to the kind of resource requested (generators/site.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -118,20 +117,29 @@ def build_world(seed: int, bot_share: float = 0.08, clients: int = 12_000, site:
 
 def _popularity(weights: np.ndarray) -> np.ndarray:
     """A table whose entries hold each index in proportion to its weight:
-    entry j is the first index whose cumulative weight reaches quantile j."""
+    entry j is the first index whose cumulative weight reaches quantile j,
+    (j + 0.5) / POPULARITY_TABLE of the total."""
     cdf = np.cumsum(weights, dtype=np.float64)
-    quantiles = _midpoints() * cdf[-1]
-    # Entry j is the number of cumulative weights below quantile j, so index i
-    # fills the entries from where index i-1's quantiles end to where its own
-    # do: 12,000 searches among the 262,144 quantiles, not the other way round.
-    ends = np.searchsorted(quantiles, cdf, side="right")
+    total = cdf[-1]
+
+    def quantile(j: np.ndarray) -> np.ndarray:
+        return (j + 0.5) / POPULARITY_TABLE * total
+
+    # Index i fills the entries from where index i-1's quantiles end to where
+    # its own do: the first quantile above its cumulative weight, estimated by
+    # division, then moved until the quantiles themselves agree (262,144 of
+    # them are never made, nor searched).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ends = np.clip(np.floor(cdf / total * POPULARITY_TABLE - 0.5).astype(np.int64) + 1, 0, POPULARITY_TABLE)
+    for _ in range(4):
+        up = (ends < POPULARITY_TABLE) & (quantile(np.minimum(ends, POPULARITY_TABLE - 1)) <= cdf)
+        down = (ends > 0) & (quantile(np.maximum(ends - 1, 0)) > cdf)
+        if not (up.any() or down.any()):
+            break
+        ends += up.astype(np.int64) - down
+    else:  # the estimate was far off: search
+        ends = np.searchsorted(quantile(np.arange(POPULARITY_TABLE)), cdf, side="right")
     return np.repeat(np.arange(len(cdf) + 1, dtype=np.int32), np.diff(ends, prepend=0, append=POPULARITY_TABLE))
-
-
-@cache
-def _midpoints() -> np.ndarray:
-    """The quantiles of a popularity table, as shares of the total weight."""
-    return (np.arange(POPULARITY_TABLE) + 0.5) / POPULARITY_TABLE
 
 
 @dataclass(frozen=True)
