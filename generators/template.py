@@ -55,7 +55,10 @@ class Piece:
         clients share a user agent): fewer objects, fewer cache misses."""
         if len(self.fields) == 1:  # joined once per distinct value: most pools repeat a few
             column = pools[self.fields[0]]
-            joined = {value: b"".join((self.prefix, value, self.suffixes[0])) for value in dict.fromkeys(column)}
+            distinct = dict.fromkeys(column)
+            if len(distinct) == len(column):  # all different, and so are their joins
+                return list(map(b"".join, zip(repeat(self.prefix), column, repeat(self.suffixes[0]))))
+            joined = {value: b"".join((self.prefix, value, self.suffixes[0])) for value in distinct}
             return list(map(joined.__getitem__, column))
         parts = [repeat(self.prefix)]
         for name, suffix in zip(self.fields, self.suffixes):
