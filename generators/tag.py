@@ -17,8 +17,8 @@ module knows about it.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,7 +33,7 @@ Placer = Callable[[bytes, bytes], bytes]
 
 
 def new_run_tag() -> str:
-    return secrets.token_hex(4)
+    return os.urandom(4).hex()
 
 
 def _appended(line: bytes, tag: bytes) -> bytes:

@@ -7,11 +7,11 @@ same bytes, whatever --processes is.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 import time
 from typing import Sequence
 
+from generators.spec import fresh_seed
 from harness.errors import RunFailed, UserError
 from harness.options import number, words
 from harness.report.progress import Progress, summary_line
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return list_formats()
-    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    seed = args.seed if args.seed is not None else fresh_seed()
     spec = LineSpec(format=args.logtype.lower(), seed=seed, baddata=args.baddata, kinds=args.baddata_kinds,
                     realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
                     timezone=args.timezone, bot_share=args.bot_share)

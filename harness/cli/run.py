@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import secrets
 import sys
 from dataclasses import replace
 from typing import Sequence
 
+from generators.spec import fresh_seed
 from harness.options import number, words
 from harness.cli.runflags import add_pacing, add_sharding, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
 from harness.cli.runflags import add_line_identity, line_identity
@@ -123,7 +123,7 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
     from generators.spec import LineSpec
     from harness.cli.generate import check_spec
 
-    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    seed = args.seed if args.seed is not None else fresh_seed()
     line_spec = LineSpec(format=args.format.lower(), seed=seed, baddata=args.baddata, kinds=args.baddata_kinds,
                          realtime=args.realtime, timezone=args.timezone)
     check_spec(line_spec)

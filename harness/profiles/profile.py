@@ -21,7 +21,6 @@ import copy
 import math
 import os
 import re
-import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 from importlib.resources import files
 
-from generators.spec import DEFAULT_START
+from generators.spec import DEFAULT_START, fresh_seed
 from harness.load import schedule as shapes
 from harness.errors import UserError
 from harness.profiles.keys import FOREVER, Key, Where, normalized, read_table, toml_text
@@ -340,7 +339,7 @@ def _load(where: Where, raw: Any, folder: Path, texts: Mapping[tuple, str]) -> L
             raise where.error(("load", "rate"), "[load] has both rate and [load.schedule]: keep one")
         v["schedule"] = _schedule(where, v["schedule"], folder, texts)
     if v["seed"] is None:
-        v["seed"] = secrets.randbits(32)
+        v["seed"] = fresh_seed()
     load = Load(**v)
     _check_extent(where, load)
     return load
