@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from generators.clock import ClockInTurn
-from generators.factory import LineFactory, LineSpec
-from harness.run.ordered import batch_plan
 from harness.run.controls import WAIT_SLICE, Controls
 from harness.load.pacing import Pacer
 from harness.report.truth import append_truth, as_sent
 from harness.transport.ring import Ring, RingHandle
 from harness.transport.stats import StatsBoard
 from sinks.base import cut
+
+if TYPE_CHECKING:
+    from generators.clock import ClockInTurn
+    from generators.factory import LineFactory, LineSpec
 
 # A paced run reads or renders at most this far ahead of the schedule, so that
 # Ctrl-C has little to drain and the rings never hold more than a moment of traffic.
@@ -126,6 +127,10 @@ def generator_role(source: LineSpec | LineFactory, rank: int, count: int, lines:
     back from one batch to the next. `tag` (--tag, generators/tag.py) puts
     each line's identity into it. `truth`: the truth file each batch's bad
     lines are appended to (--truth), by their run-wide line numbers."""
+    # Here, not at the top: `stream` runs only the reader role and needs no generator.
+    from generators.factory import LineFactory
+    from harness.run.ordered import batch_plan
+
     factory = source if isinstance(source, LineFactory) else LineFactory(source)
     spec = factory.spec
     if clock is not None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from generators import format_class
-from generators.factory import LineSpec
+from generators.spec import LineSpec
 from harness.run.spec import SinkTarget
 
 
