@@ -9,9 +9,10 @@ through ctypes: no C extension to build.
 
 It speaks the part of confluent_kafka.Producer that sinks/kafka.py uses
 (len, poll, flush, purge) so that the sink's accounting is one piece of
-code for both producers. produce_batch cannot set a message's timestamp or
-key per message from Python cheaply, so runs with --e2e or a --key keep
-confluent-kafka's produce().
+code for both producers. produce_batch stamps every message with the time
+of the call, so --e2e runs (whose messages carry their intended time) keep
+confluent-kafka's produce(); so do keyed runs, whose keys are worked out
+line by line in Python anyway.
 
 Delivery reports arrive only for failures (`delivery.report.only.error`),
 through a ctypes callback run inside poll(): a failure costs a Python call,
@@ -143,8 +144,11 @@ class BatchProducer:
 
     def produce_lines(self, data: bytes, lines: int, wait: Callable[[], None]) -> list[tuple[bytes, str]]:
         """Produce each newline-ended line of `data` (without its newline) as
-        one message, in order. While the local queue is full, `wait()` (which
-        polls) runs and the rest is handed over again. Returns the lines
+        one message, in order. Each call hands over only as many as the local
+        queue has room for, so that none is refused for a full queue and then
+        overtaken by the next; while it is full, `wait()` (which polls, and so
+        serves failure reports) runs. The wait ends as deliveries or their
+        timeouts (message.timeout.ms) free the queue. Returns the lines
         librdkafka refused for good, with the reason."""
         view = np.frombuffer(data, np.uint8)
         ends = np.flatnonzero(view == 10)
