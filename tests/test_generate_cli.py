@@ -90,9 +90,9 @@ def test_processes_report_the_same_bad_counts_as_one():
 
 
 @pytest.mark.parametrize("clock", [[], ["--realtime"]])
-def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path, clock):
+def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path, clock, generating):
     out = tmp_path / "out.log"
-    process, workers = endless_with_two_workers(out, *clock)
+    process, workers = endless_with_two_workers(generating, out, *clock)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
@@ -105,9 +105,9 @@ def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path, cloc
         PARSERS["apache"](line)
 
 
-def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path):
+def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path, generating):
     out = tmp_path / "out.log"
-    process, workers = endless_with_two_workers(out)
+    process, workers = endless_with_two_workers(generating, out)
     os.kill(workers[1], signal.SIGKILL)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
@@ -127,33 +127,46 @@ def test_list_shows_every_format_with_an_example():
 
 
 @pytest.mark.parametrize("processes, seconds", [("1", 20.0), ("2", 6.0)])
-def test_endless_generation_keeps_memory_flat(processes, seconds):
+def test_endless_generation_keeps_memory_flat(processes, seconds, generating):
     """Resident memory after the first second of output, sampled each
     second, stays where it was at that first second."""
-    process = start_generate("-i", "0", "-q", "-P", processes, stdout=subprocess.DEVNULL)
-    try:
-        while family(process.pid, "wchar:", "io") == 0:  # the first line comes after imports and pools
-            time.sleep(0.05)
+    process = generating("-i", "0", "-q", "-P", processes, stdout=subprocess.DEVNULL)
+    while family(process.pid, "wchar:", "io") == 0:  # the first line comes after imports and pools
+        time.sleep(0.05)
+    time.sleep(1.0)
+    first = family(process.pid, "VmRSS:", "status")
+    later = []
+    for _ in range(int(seconds) - 1):
         time.sleep(1.0)
-        first = family(process.pid, "VmRSS:", "status")
-        later = []
-        for _ in range(int(seconds) - 1):
-            time.sleep(1.0)
-            later.append(family(process.pid, "VmRSS:", "status"))
-    finally:
-        process.kill()
-        process.wait()
+        later.append(family(process.pid, "VmRSS:", "status"))
     assert max(later) <= first * 1.05, (first, later)
 
 
-def start_generate(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "from harness.cli.main import generate; generate()", *args],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen)
+@pytest.fixture
+def generating():
+    """Starts `generate ARGS` processes; whatever a test leaves running (an
+    endless run that did not stop) is killed with its workers, by PID, so
+    that a failing test cannot go on filling the disk."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, **popen) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-c", "from harness.cli.main import generate; generate()", *args],
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            for child in children(process.pid):
+                os.kill(child, signal.SIGKILL)
+            process.kill()
+            process.communicate()
 
 
-def endless_with_two_workers(out, *args: str) -> tuple[subprocess.Popen, list[int]]:
+def endless_with_two_workers(generating, out, *args: str) -> tuple[subprocess.Popen, list[int]]:
     """`generate -i 0 -P 2 -o OUT ARGS` two seconds into its run, and its workers' PIDs."""
-    process = start_generate("-i", "0", "-P", "2", "-o", str(out), *args, stderr=subprocess.PIPE)
+    process = generating("-i", "0", "-P", "2", "-o", str(out), *args, stderr=subprocess.PIPE)
     time.sleep(2.0)
     return process, children(process.pid)
 
