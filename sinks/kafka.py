@@ -173,13 +173,15 @@ class KafkaSink:
         return not self.options.e2e and self.key_of is None
 
     def send(self, data: bytes, lines: int, intended: float) -> None:
-        if self.batched:
+        values = None if self.batched else split_lines(data, lines)  # the batch path needs no list of lines
+        if values is None:
             refused = self.producer.produce_lines(data, lines, partial(self.producer.poll, FULL_QUEUE_WAIT))
         else:
-            refused = self._produce(split_lines(data, lines), int(intended * 1000))
+            refused = self._produce(values, int(intended * 1000))
         if self.options.verify:
+            values = split_lines(data, lines) if values is None else values
             self.count += lines - len(refused)
-            self.sum += fingerprint_sum(split_lines(data, lines)) - fingerprint_sum(value for value, _ in refused)
+            self.sum += fingerprint_sum(values) - fingerprint_sum(value for value, _ in refused)
         for _, reason in refused:
             self.failures.append(Ack(intended, 0, 1, reason))
         self.produced += lines - len(refused)
