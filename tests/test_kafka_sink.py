@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from contextlib import ExitStack
 
 import pytest
+from confluent_kafka import Producer
 
 from generators.factory import LineFactory, LineSpec
 from harness.servers.kafka import EmbeddedBroker
@@ -135,6 +136,25 @@ def test_a_full_local_queue_keeps_each_partitions_lines_in_order(broker, topic):
         by_partition[partition].append(int(value))
     assert sorted(n for numbers in by_partition.values() for n in numbers) == list(range(30_000))
     assert all(numbers == sorted(numbers) for numbers in by_partition.values())
+
+
+@pytest.mark.parametrize("create", [True, False])  # a topic made by --partitions, or by the broker on first use
+def test_keyless_batches_take_the_partitions_in_turn(broker, topic, create):
+    options = make("--broker", broker.bootstrap, "--topic", topic, *(["--partitions", "3"] if create else []))
+    kafka.check(options)
+    sink = kafka.create(options, 0, 1)
+    sink.open()
+    for start in range(0, 6_000, 1_000):
+        sink.send(b"".join(b"%06d\n" % n for n in range(start, start + 1_000)), 1_000, time.time())
+    assert totals(sink.close(30))[:2] == (6_000, 0)
+    batches_of = defaultdict(set)
+    for partition, _, value, _ in read_topic(options, idle=1):
+        batches_of[partition].add(int(value) // 1_000)
+    assert sum(len(batches) for batches in batches_of.values()) == 6  # each batch whole in one partition
+    partitions = len(Producer({"bootstrap.servers": broker.bootstrap}).list_topics(topic, 10).topics[topic].partitions)
+    assert partitions == 3 or not create
+    assert sorted(len(batches) for batches in batches_of.values()) == sorted(6 // partitions + (i < 6 % partitions)
+                                                                           for i in range(partitions))
 
 
 def test_a_line_the_producer_refuses_is_counted_as_failed(kafka_broker, topic):
