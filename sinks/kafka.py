@@ -34,7 +34,7 @@ from typing import Callable
 from harness.errors import UserError
 from sinks import kafka_options
 from sinks.base import Ack, split_lines
-from sinks.kafka_batch import BatchProducer
+from sinks.kafka_batch import BatchProducer, Client
 from sinks.kafka_log import Captured, log_error, stderr_logger
 from sinks.kafka_options import Options, client_config, needs_embedded, producer_config, speaks_sasl, with_bootstrap
 from sinks.kafka_verify import fingerprint_sum
@@ -75,33 +75,32 @@ def prepare(options: Options, resources: ExitStack) -> Options:
 def check(options: Options) -> None:
     """Reach the cluster (one clear line within 15 s if we cannot), validate
     the settings, and create the topic when --partitions asks for it."""
-    from confluent_kafka import KafkaException, Producer
-
     errors = Captured()
+    client = Client(producer_config(options), errors.logger)
     try:
-        producer = Producer(producer_config(options) | {"logger": errors.logger, "error_cb": errors.error})
-    except (KafkaException, ValueError, TypeError) as error:
-        raise UserError(f"bad Kafka setting: {_reason(error)}") from None
-    try:
-        metadata = producer.list_topics(timeout=CHECK_TIMEOUT)
-    except KafkaException as error:
-        producer.poll(0)  # serve error_cb: it holds the cause (refused, name not found, auth failed...)
-        raise UserError(f"cannot reach Kafka at {options.bootstrap}: {errors.last or _reason(error)}") from None
+        failed = client.reach(CHECK_TIMEOUT)  # error_cb holds the cause: refused, name not found, auth failed...
+    finally:
+        client.close()
+    if failed:
+        raise UserError(f"cannot reach Kafka at {options.bootstrap}: {errors.last or failed}")
     if options.partitions:
-        ensure_topic(options, metadata, errors)
+        ensure_topic(options, errors)
 
 
-def ensure_topic(options: Options, metadata, errors: Captured) -> None:
+def ensure_topic(options: Options, errors: Captured) -> None:
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    existing = metadata.topics.get(options.topic)
+    admin = AdminClient(client_config(options) | {"logger": errors.logger})
+    try:
+        existing = admin.list_topics(timeout=CHECK_TIMEOUT).topics.get(options.topic)  # all topics: asking for one would create it
+    except KafkaException as error:
+        raise UserError(f"cannot reach Kafka at {options.bootstrap}: {errors.last or _reason(error)}") from None
     if existing is not None and existing.error is None:
         if len(existing.partitions) != options.partitions:
             print(f"kafka: topic {options.topic} already exists with {len(existing.partitions)} partition(s); "
                   f"--partitions {options.partitions} applies only to a new topic", file=sys.stderr)
         return
-    admin = AdminClient(client_config(options) | {"logger": errors.logger})
     future = admin.create_topics([NewTopic(options.topic, options.partitions)], operation_timeout=CHECK_TIMEOUT,
                                  request_timeout=CHECK_TIMEOUT)[options.topic]
     try:

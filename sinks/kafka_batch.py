@@ -118,6 +118,7 @@ def librdkafka() -> ctypes.CDLL:
         "rd_kafka_flush": (c_int, [c_void_p, c_int]),
         "rd_kafka_purge": (c_int, [c_void_p, c_int]),
         "rd_kafka_err2name": (c_char_p, [c_int]),
+        "rd_kafka_version_str": (c_char_p, []),
         "rd_kafka_message_timestamp": (c_int64, [POINTER(Message), c_void_p]),
         "rd_kafka_metadata": (c_int, [c_void_p, c_int, c_void_p, POINTER(POINTER(Metadata)), c_int]),
         "rd_kafka_metadata_destroy": (None, [POINTER(Metadata)]),
@@ -149,18 +150,19 @@ class Failure:
         return 1, self._timestamp
 
 
-class BatchProducer:
-    """One librdkafka producer on one topic. `config` is producer_config()'s
-    dict; `on_delivery(error, message)` is called for failures only, and
-    `logger` gets librdkafka's log lines and error events the way
-    confluent-kafka logs them ("%s [%s] %s": facility, client, text)."""
+class Client:
+    """One librdkafka producer handle. `config` is producer_config()'s dict;
+    `on_delivery(error, message)` is called for failures only, and `logger`
+    gets librdkafka's log lines and error events the way confluent-kafka
+    logs them ("%s [%s] %s": facility, client, text). sinks/kafka.py's
+    check() uses one to reach the cluster, so that no command that can
+    batch imports confluent-kafka (25 ms of every start)."""
 
-    def __init__(self, config: dict[str, object], topic: str, on_delivery: Callable,
-                 logger: logging.Logger) -> None:
+    def __init__(self, config: dict[str, object], logger: logging.Logger, on_delivery: Callable | None = None) -> None:
         lib = self.lib = librdkafka()
         self.on_delivery = on_delivery
         self.logger = logger
-        # Keep the callbacks referenced for the producer's life: librdkafka holds bare pointers.
+        # Keep the callbacks referenced for the handle's life: librdkafka holds bare pointers.
         self._callbacks = (DeliveryCallback(self._delivered), ErrorCallback(self._error), LogCallback(self._log))
         conf = lib.rd_kafka_conf_new()
         errstr = ctypes.create_string_buffer(ERRSTR)
@@ -175,7 +177,63 @@ class BatchProducer:
         if not self.rk:
             lib.rd_kafka_conf_destroy(conf)
             raise UserError(f"bad Kafka setting: {errstr.value.decode()}")
-        self.rkt = lib.rd_kafka_topic_new(self.rk, topic.encode(), None)
+        self.rkt = None
+
+    def reach(self, timeout: float) -> str | None:
+        """Ask the cluster for its metadata, as confluent-kafka's list_topics()
+        does; None once it answered, else the error's name (the cause went to
+        the logger, served here)."""
+        metadata = POINTER(Metadata)()
+        code = self.lib.rd_kafka_metadata(self.rk, 1, None, ctypes.byref(metadata), int(timeout * 1000))
+        if code == 0:
+            self.lib.rd_kafka_metadata_destroy(metadata)
+            return None
+        self.poll(0)
+        return error_name(code)
+
+    def _delivered(self, rk, message, opaque) -> None:
+        m = message.contents
+        if not m.err or self.on_delivery is None:  # a success: reported only when a -e turned delivery.report.only.error off
+            return
+        value = ctypes.string_at(m.payload, m.len) if m.payload else b""
+        failure = Failure(m.err, value, self.lib.rd_kafka_message_timestamp(message, None))
+        self.on_delivery(failure, failure)
+
+    def _error(self, rk, code: int, reason: bytes, opaque) -> None:
+        self.logger.error("%s [%s] %s", error_name(code).lstrip("_"), "", reason.decode(errors="replace"))
+
+    def _log(self, rk, level: int, facility: bytes, text: bytes) -> None:
+        self.logger.log(SYSLOG_LEVELS.get(level, logging.ERROR), "%s [%s] %s", facility.decode(), "",
+                        text.decode(errors="replace"))
+
+    def __len__(self) -> int:
+        return self.lib.rd_kafka_outq_len(self.rk)
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return self.lib.rd_kafka_poll(self.rk, int(timeout * 1000))
+
+    def flush(self, timeout: float) -> int:
+        self.lib.rd_kafka_flush(self.rk, int(timeout * 1000))
+        return len(self)
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
+        self.lib.rd_kafka_purge(self.rk, (PURGE_QUEUE if in_queue else 0) | (PURGE_INFLIGHT if in_flight else 0))
+
+    def close(self) -> None:
+        if self.rk:
+            if self.rkt:
+                self.lib.rd_kafka_topic_destroy(self.rkt)
+            self.lib.rd_kafka_destroy(self.rk)
+            self.rk = None
+
+
+class BatchProducer(Client):
+    """A Client producing to one topic, a ring batch at a time."""
+
+    def __init__(self, config: dict[str, object], topic: str, on_delivery: Callable,
+                 logger: logging.Logger) -> None:
+        super().__init__(config, logger, on_delivery)
+        self.rkt = self.lib.rd_kafka_topic_new(self.rk, topic.encode(), None)
         self.messages = np.zeros(0, MESSAGE)
         self.max_messages = int(config.get("queue.buffering.max.messages", DEFAULT_MAX_MESSAGES))
         self.partitions = self._partition_count()
@@ -247,38 +305,3 @@ class BatchProducer:
         if len(self.messages) < lines:
             self.messages = np.zeros(max(lines, 2 * len(self.messages)), MESSAGE)
         return self.messages[:lines]
-
-    def _delivered(self, rk, message, opaque) -> None:
-        m = message.contents
-        if not m.err:  # a success: reported only when a -e turned delivery.report.only.error off
-            return
-        value = ctypes.string_at(m.payload, m.len) if m.payload else b""
-        failure = Failure(m.err, value, self.lib.rd_kafka_message_timestamp(message, None))
-        self.on_delivery(failure, failure)
-
-    def _error(self, rk, code: int, reason: bytes, opaque) -> None:
-        self.logger.error("%s [%s] %s", error_name(code).lstrip("_"), "", reason.decode(errors="replace"))
-
-    def _log(self, rk, level: int, facility: bytes, text: bytes) -> None:
-        self.logger.log(SYSLOG_LEVELS.get(level, logging.ERROR), "%s [%s] %s", facility.decode(), "",
-                        text.decode(errors="replace"))
-
-    def __len__(self) -> int:
-        return self.lib.rd_kafka_outq_len(self.rk)
-
-    def poll(self, timeout: float = 0.0) -> int:
-        return self.lib.rd_kafka_poll(self.rk, int(timeout * 1000))
-
-    def flush(self, timeout: float) -> int:
-        self.lib.rd_kafka_flush(self.rk, int(timeout * 1000))
-        return len(self)
-
-    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
-        self.lib.rd_kafka_purge(self.rk, (PURGE_QUEUE if in_queue else 0) | (PURGE_INFLIGHT if in_flight else 0))
-
-    def close(self) -> None:
-        if self.rk:
-            self.lib.rd_kafka_topic_destroy(self.rkt)
-            self.lib.rd_kafka_destroy(self.rk)
-            self.rk = None
-

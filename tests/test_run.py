@@ -119,6 +119,8 @@ NEEDS = [
     (("generate", "-i", "10"), ("numpy",)),
     (("stream", "stdout", "-q"), ("numpy",)),
     (("logstorm", "run", "--lines", "10", "--sink", "null", "-q", "--results", "RESULTS"), ("numpy",)),
+    # Kafka through the batch producer (ctypes on the wheel's librdkafka), embedded broker included:
+    (("logstorm", "run", "--lines", "10", "--sink", "kafka", "-q", "--results", "RESULTS"), ("numpy",)),
 ]
 
 

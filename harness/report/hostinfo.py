@@ -98,10 +98,13 @@ def _version(distribution: str) -> str | None:
 
 
 def _librdkafka() -> str | None:
-    if "confluent_kafka" not in sys.modules and _version("confluent-kafka") is None:
+    """The version of the librdkafka the Kafka sink calls (the confluent-kafka wheel's), asked through ctypes."""
+    if _version("confluent-kafka") is None:
         return None
+    from harness.errors import UserError
+    from sinks.kafka_batch import librdkafka
+
     try:
-        import confluent_kafka
-    except ImportError:
+        return librdkafka().rd_kafka_version_str().decode()
+    except (UserError, OSError):
         return None
-    return confluent_kafka.libversion()[0]

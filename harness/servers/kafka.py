@@ -10,6 +10,7 @@ lines) and nothing on disk, so stopping it hard loses nothing we need.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import re
 import signal
@@ -132,24 +133,24 @@ class EmbeddedBroker(ThrownAway):
         return self
 
     def _wait_ready(self) -> None:
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import AdminClient
+        from sinks.kafka_batch import Client
 
-        # log_level 0: the refused connections while it boots are expected, not news.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        # The refused connections while it boots are expected, not news: a logger that keeps nothing.
+        quiet = logging.getLogger("logstorm.kafka.booting")
+        quiet.propagate, quiet.handlers[:] = False, [logging.NullHandler()]
+        client = Client({"bootstrap.servers": self.bootstrap, "log_level": 0}, quiet)
         deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                self._start_error = self._log_problem()
-                raise Exited()
-            try:
-                admin.list_topics(timeout=0.5)
-                return
-            except KafkaException:
+        try:
+            while client.reach(0.5) is not None:
+                if self.process.poll() is not None:
+                    self._start_error = self._log_problem()
+                    raise Exited()
                 if time.monotonic() > deadline:
                     raise UserError(f"the embedded broker did not answer at {self.bootstrap} within "
-                                    f"{READY_TIMEOUT:g} s") from None
+                                    f"{READY_TIMEOUT:g} s")
                 time.sleep(0.05)
+        finally:
+            client.close()
 
     def _log_problem(self) -> str:
         """Why the broker stopped, from its log: Tansu exits (status 0) with a
@@ -209,10 +210,14 @@ def wheel_librdkafka(folder: Path) -> Path:
 
 
 def bundled_librdkafka() -> Path:
-    """The librdkafka file the confluent-kafka wheel brings (and itself loads)."""
-    import confluent_kafka
+    """The librdkafka file the confluent-kafka wheel brings (and itself loads),
+    found without importing confluent-kafka."""
+    from importlib.util import find_spec
 
-    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
+    spec = find_spec("confluent_kafka")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("confluent-kafka is not installed")
+    libs = Path(spec.submodule_search_locations[0]).parent / "confluent_kafka.libs"
     found = sorted(libs.glob("librdkafka-*.so.1"))
     if not found:
         raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
