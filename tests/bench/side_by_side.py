@@ -9,7 +9,8 @@ and slows as it fills), with the same settings on every side: lz4
 compression (logstorm's default), acks=all, the same pre-generated apache
 file. Every topic is then counted back by an independent consumer (kcat -C):
 a rate counts only if all N lines arrived. Each figure is the best of
---repeat runs; ratios are to kcat of the same size.
+--repeat runs, the commands taking turns; ratios are to kcat of the same
+size, of the best runs and of the medians.
 
   kcat              kcat -P -l -z lz4 FILE (Debian's kcat on the librdkafka
                     the confluent-kafka wheel bundles: Debian's is too old for Tansu)
@@ -31,6 +32,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,22 +145,32 @@ def python_loop(bootstrap: str, path: str) -> None:
 
 
 def table(bench: Bench, repeat: int, only: list[str]) -> None:
-    print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat}, "
-          "lz4, acks=all, a fresh broker each, counted back")
+    """Each command `repeat` times, the commands taking turns (so that a busy
+    or a quiet spell of the machine, which lasts tens of seconds here, hits
+    each alike); the best run of each counts, and the ratio of the medians
+    is printed beside it."""
+    print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat} "
+          "(commands taking turns), lz4, acks=all, a fresh broker each, counted back")
+    commands = {name: make for name, make in bench.commands().items() if not only or any(part in name for part in only)}
+    runs: dict[str, list[tuple[float, float] | str]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, make in commands.items():
+            runs[name].append(bench.once(name, make))
     best: dict[str, tuple[float, float] | str] = {}
-    for name, make in bench.commands().items():
-        if only and not any(part in name for part in only):
-            continue
-        runs = [bench.once(name, make) for _ in range(repeat)]
-        measured = [r for r in runs if isinstance(r, tuple)]
-        best[name] = max(measured) if measured else runs[0]
-    kcat = best.get("kcat -P -l -z lz4")
+    medians: dict[str, float] = {}
+    for name, tries in runs.items():
+        measured = [r for r in tries if isinstance(r, tuple)]
+        best[name] = max(measured) if measured else tries[0]
+        if measured:
+            medians[name] = statistics.median(rate for rate, _ in measured)
+    kcat, kcat_median = best.get("kcat -P -l -z lz4"), medians.get("kcat -P -l -z lz4")
     for name, rate in best.items():
         if isinstance(rate, str):
             print(f"  {name:32} not measured: {rate}")
             continue
         ratio = f"{rate[0] / kcat[0]:.2f}x kcat" if isinstance(kcat, tuple) else ""
-        print(f"  {name:32} {rate[0]:>12,.0f} lines/s  {ratio:11}  {rate[1]:5.2f} CPU s per 1M lines")
+        median = f"(medians {medians[name] / kcat_median:.2f}x)" if kcat_median else ""
+        print(f"  {name:32} {rate[0]:>12,.0f} lines/s  {ratio:11} {median:16} {rate[1]:5.2f} CPU s per 1M lines")
     if only:
         return
     run, generate = bench.generation(repeat)
