@@ -19,7 +19,7 @@ Every sender uses one TCP connection and N messages, counted at rsyslog's
 output file as it grows; a side counts only if all N arrived. Two rates:
 "stream" is N over the time from the first message's arrival to the last's
 (what the connection carried), "command" is N over the time from the
-command's launch (start-up included: logstorm's is about half a second,
+command's launch (start-up included: logstorm's is about a third of a second,
 loggen's a few milliseconds). CPU seconds are the sender's (all its
 processes) and rsyslog's (all its threads), in the run of the best stream
 rate. Each rate is the best of
