@@ -39,12 +39,12 @@ import os
 import time
 from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int32, c_int64, c_size_t, c_void_p
 from functools import cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from harness.errors import UserError
-from harness.servers.kafka import bundled_librdkafka
 
 PRODUCER = 0  # RD_KAFKA_PRODUCER
 PARTITION_UA = -1  # let the partitioner choose, as produce() without a partition does
@@ -95,6 +95,21 @@ MESSAGE = np.dtype({"names": [name for name, _ in Message._fields_],
 DeliveryCallback = CFUNCTYPE(None, c_void_p, POINTER(Message), c_void_p)
 ErrorCallback = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p)
 LogCallback = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_char_p)
+
+
+def bundled_librdkafka() -> Path:
+    """The librdkafka file the confluent-kafka wheel brings (and itself loads),
+    found without importing confluent-kafka."""
+    from importlib.util import find_spec
+
+    spec = find_spec("confluent_kafka")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("confluent-kafka is not installed")
+    libs = Path(spec.submodule_search_locations[0]).parent / "confluent_kafka.libs"
+    found = sorted(libs.glob("librdkafka-*.so.1"))
+    if not found:
+        raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
+    return found[0]
 
 
 @cache

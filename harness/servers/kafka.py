@@ -202,26 +202,13 @@ def wheel_librdkafka(folder: Path) -> Path:
     """A folder holding the confluent-kafka wheel's librdkafka as librdkafka.so.1,
     for LD_LIBRARY_PATH: Debian's kcat and omkafka link one too old for the
     embedded broker ("Read underflow")."""
+    from sinks.kafka_batch import bundled_librdkafka
+
     folder.mkdir(exist_ok=True)
     link = folder / "librdkafka.so.1"
     if not link.exists():
         link.symlink_to(bundled_librdkafka())
     return folder
-
-
-def bundled_librdkafka() -> Path:
-    """The librdkafka file the confluent-kafka wheel brings (and itself loads),
-    found without importing confluent-kafka."""
-    from importlib.util import find_spec
-
-    spec = find_spec("confluent_kafka")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("confluent-kafka is not installed")
-    libs = Path(spec.submodule_search_locations[0]).parent / "confluent_kafka.libs"
-    found = sorted(libs.glob("librdkafka-*.so.1"))
-    if not found:
-        raise UserError(f"no librdkafka bundled with confluent-kafka in {libs}")
-    return found[0]
 
 
 __all__ = ["EmbeddedBroker", "free_port", "broker_binary", "wheel_librdkafka"]
