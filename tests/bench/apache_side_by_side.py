@@ -7,7 +7,7 @@ The machinery is tests/bench/side_by_side.py's: whole commands (start-up
 included) on a fresh broker each (here a single-node KRaft Apache Kafka,
 started before the clock starts), the same pre-generated apache file, lz4
 and acks=all on every side, every topic counted back by an independent
-consumer (kcat -C), best of --repeat. The rows:
+consumer (kcat -C), best of --repeat, the commands taking turns. The rows:
 
   kafka-producer-perf-test  ProducerPerformance from kafka-tools (the Java
                             client), --payload-file of the same lines (the
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness.servers import apache_kafka  # noqa: E402
 from harness.errors import UserError  # noqa: E402
-from tests.bench.side_by_side import TOPIC, Bench  # noqa: E402
+from tests.bench.side_by_side import TOPIC, Bench, in_turns  # noqa: E402
 
 PAYLOAD_LINES = 100_000
 PERF_TEST = "kafka-producer-perf-test"
@@ -88,11 +88,7 @@ def table(bench: ApacheBench, repeat: int, kind: str) -> None:
     print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each) into "
           f"{'Apache Kafka ' + apache_kafka.VERSION if kind == 'apache' else 'Tansu (embedded)'}, best of {repeat}, "
           "lz4, acks=all, a fresh broker each, counted back")
-    best: dict[str, tuple[float, float] | str] = {}
-    for name, make in bench.commands().items():
-        runs = [bench.once(name, make) for _ in range(repeat)]
-        measured = [r for r in runs if isinstance(r, tuple)]
-        best[name] = max(measured) if measured else runs[0]
+    best, _ = in_turns(bench, bench.commands(), repeat)
     references = [best[name][0] for name in (KCAT, PERF_TEST) if isinstance(best.get(name), tuple)]
     faster = max(references, default=0.0)
     for name, result in best.items():

@@ -144,14 +144,9 @@ def python_loop(bootstrap: str, path: str) -> None:
         raise SystemExit("python loop: not everything was delivered")
 
 
-def table(bench: Bench, repeat: int, only: list[str]) -> None:
-    """Each command `repeat` times, the commands taking turns (so that a busy
-    or a quiet spell of the machine, which lasts tens of seconds here, hits
-    each alike); the best run of each counts, and the ratio of the medians
-    is printed beside it."""
-    print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat} "
-          "(commands taking turns), lz4, acks=all, a fresh broker each, counted back")
-    commands = {name: make for name, make in bench.commands().items() if not only or any(part in name for part in only)}
+def in_turns(bench: Bench, commands: dict, repeat: int) -> tuple[dict[str, tuple[float, float] | str], dict[str, float]]:
+    """Each command `repeat` times, the commands taking turns: the best run
+    of each (or why none was measured) and the median lines/s of each."""
     runs: dict[str, list[tuple[float, float] | str]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, make in commands.items():
@@ -163,6 +158,18 @@ def table(bench: Bench, repeat: int, only: list[str]) -> None:
         best[name] = max(measured) if measured else tries[0]
         if measured:
             medians[name] = statistics.median(rate for rate, _ in measured)
+    return best, medians
+
+
+def table(bench: Bench, repeat: int, only: list[str]) -> None:
+    """Each command `repeat` times, the commands taking turns (so that a busy
+    or a quiet spell of the machine, which lasts tens of seconds here, hits
+    each alike); the best run of each counts, and the ratio of the medians
+    is printed beside it."""
+    print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat} "
+          "(commands taking turns), lz4, acks=all, a fresh broker each, counted back")
+    commands = {name: make for name, make in bench.commands().items() if not only or any(part in name for part in only)}
+    best, medians = in_turns(bench, commands, repeat)
     kcat, kcat_median = best.get("kcat -P -l -z lz4"), medians.get("kcat -P -l -z lz4")
     for name, rate in best.items():
         if isinstance(rate, str):
