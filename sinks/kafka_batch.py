@@ -198,13 +198,25 @@ class Client:
         """Ask the cluster for its metadata, as confluent-kafka's list_topics()
         does; None once it answered, else the error's name (the cause went to
         the logger, served here)."""
-        metadata = POINTER(Metadata)()
-        code = self.lib.rd_kafka_metadata(self.rk, 1, None, ctypes.byref(metadata), int(timeout * 1000))
+        code, _ = self._metadata(None, timeout)
         if code == 0:
-            self.lib.rd_kafka_metadata_destroy(metadata)
             return None
         self.poll(0)
         return error_name(code)
+
+    def _metadata(self, topic: int | None, timeout: float) -> tuple[int, int]:
+        """One metadata request, for every topic (`topic` None) or for one
+        topic handle: (error code, that topic's partition count, 0 while
+        unknown or when every topic was asked for)."""
+        metadata = POINTER(Metadata)()
+        code = self.lib.rd_kafka_metadata(self.rk, topic is None, topic, ctypes.byref(metadata), max(1, int(timeout * 1000)))
+        if code:
+            return code, 0
+        answer = metadata.contents
+        first = answer.topics[0] if topic is not None and answer.topic_cnt == 1 else None
+        count = first.partition_cnt if first is not None and first.err == 0 else 0
+        self.lib.rd_kafka_metadata_destroy(metadata)
+        return code, count
 
     def _delivered(self, rk, message, opaque) -> None:
         m = message.contents
@@ -259,13 +271,9 @@ class BatchProducer(Client):
         deadline = time.monotonic() + METADATA_WAIT
         while True:
             left = deadline - time.monotonic()
-            metadata = POINTER(Metadata)()
-            if self.lib.rd_kafka_metadata(self.rk, 0, self.rkt, ctypes.byref(metadata), max(1, int(left * 1000))) == 0:
-                topic = metadata.contents.topics[0] if metadata.contents.topic_cnt == 1 else None
-                count = topic.partition_cnt if topic is not None and topic.err == 0 else 0
-                self.lib.rd_kafka_metadata_destroy(metadata)
-                if count:
-                    return count
+            _, count = self._metadata(self.rkt, left)
+            if count:
+                return count
             if left <= METADATA_RETRY:
                 return 0
             time.sleep(METADATA_RETRY)

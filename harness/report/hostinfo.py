@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import sys
 
 # The facts that change performance, and how close two values must be to
 # count as the same. The others (hostname, numpy) are only informative.

@@ -10,7 +10,6 @@ lines) and nothing on disk, so stopping it hard loses nothing we need.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import re
 import signal
@@ -134,11 +133,10 @@ class EmbeddedBroker(ThrownAway):
 
     def _wait_ready(self) -> None:
         from sinks.kafka_batch import Client
+        from sinks.kafka_log import Captured
 
-        # The refused connections while it boots are expected, not news: a logger that keeps nothing.
-        quiet = logging.getLogger("logstorm.kafka.booting")
-        quiet.propagate, quiet.handlers[:] = False, [logging.NullHandler()]
-        client = Client({"bootstrap.servers": self.bootstrap, "log_level": 0}, quiet)
+        # The refused connections while it boots are expected, not news: a logger that prints nothing.
+        client = Client({"bootstrap.servers": self.bootstrap, "log_level": 0}, Captured().logger)
         deadline = time.monotonic() + READY_TIMEOUT
         try:
             while client.reach(0.5) is not None:
