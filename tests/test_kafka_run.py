@@ -25,7 +25,7 @@ SCHEMA = json.loads((ROOT / "results" / "schema.json").read_text())
 
 def test_smoke_profile_runs_end_to_end_and_writes_a_valid_result(tmp_path):
     done = run_cli("run", "smoke", "--results", str(tmp_path), "-q", timeout=180)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr.decode()
     assert b"verified: all 20,000 delivered lines" in done.stderr
     [path] = list((tmp_path / "smoke").glob("*.json"))
     result = json.loads(path.read_text())
@@ -75,7 +75,7 @@ def test_e2e_reads_back_every_delivered_line_from_the_first(tmp_path, request, k
     broker = ("--broker", request.getfixturevalue("apache_broker").bootstrap) if kind == "apache" else ()
     done = run_cli("run", "--format", "apache", "--rate", "5000", "--duration", "3", "--sink", "kafka", "--e2e",
                    *broker, "--topic", topic, "-q", "--results", str(tmp_path), timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr.decode()
     [path] = tmp_path.rglob("*.json")
     sink = json.loads(path.read_text())["sinks"][0]
     assert sink["latency"]["e2e"]["count"] == sink["delivered"] == 15_000
