@@ -1,11 +1,11 @@
 """When each line happened: a simulated clock (deterministic, the default) or
 the wall clock (`--realtime`). Both give non-decreasing times within a batch,
 and a batch never starts before the previous one ended, also when several
-processes render the batches (the wall clock then through ClockInTurn)."""
+processes render the batches (the wall clock then read as each batch is
+claimed, harness/transport/claims.py)."""
 
 from __future__ import annotations
 
-import ctypes
 import time
 from types import SimpleNamespace
 from typing import Any, Callable, Protocol
@@ -53,7 +53,7 @@ class WallClock:
 
 class WindowClock:
     """Times within a window set from outside before each batch (--realtime
-    with `generate -P`: taken when the batch is claimed, in batch order)."""
+    with several generators: taken when the batch is claimed, in batch order)."""
 
     start = end = 0.0
 
@@ -64,39 +64,3 @@ class WindowClock:
 def spread(start: float, end: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """`n` sorted random times between `start` and `end`."""
     return np.sort(start + rng.random(n) * (end - start))
-
-
-class LastStamp(ctypes.Structure):
-    """A ClockInTurn's memory, in shared memory (multiprocessing's RawValue):
-    when the latest batch's stamps ended, and whether the turns are over."""
-
-    _fields_ = [("last", ctypes.c_double), ("stopped", ctypes.c_bool)]
-
-
-class ClockInTurn:
-    """--realtime with several processes rendering batches: batch i's times
-    start where batch i-1's ended, whichever process stamps it, because the
-    processes take one wall clock (a shared `memory`, see LastStamp) in
-    turns, in batch order: `mine` is this one's turn, `following` the next
-    one's. With a clock each, a batch rendered a moment early would go back
-    in time."""
-
-    def __init__(self, memory: Any, mine: Any, following: Any) -> None:
-        self.memory = memory
-        self.clock = WallClock(memory=memory)
-        self.mine, self.following = mine, following
-
-    def times(self, first_line: int, n: int, rng: np.random.Generator) -> np.ndarray:
-        if not self.memory.stopped:
-            self.mine.acquire()
-        try:
-            return self.clock.times(first_line, n, rng)
-        finally:
-            self.following.release()
-
-    def stop(self) -> None:
-        """This process stops before its share is done (the run is stopping):
-        the others no longer wait for turns, so that none waits for a batch
-        that will not be stamped."""
-        self.memory.stopped = True
-        self.following.release()

@@ -12,7 +12,11 @@ A sink module (sinks/<name>.py) defines:
                                    # unreachable broker, missing bucket... raise UserError
     def create(options, producer: int, producers: int) -> Sink
 
-and may define:
+A sink whose send() only reads `data` during the call, through the buffer
+protocol (no bytes methods), sets `borrows = True`: unpaced, it then gets a
+view of the ring's own bytes instead of a copy (harness/run/producer.py).
+
+A sink module may define:
 
     def prepare(options, resources: ExitStack) -> options
         # once, in the supervisor, before check(): set up what the run needs

@@ -171,6 +171,12 @@ class KafkaSink:
         not when each message needs its own timestamp (--e2e) or key."""
         return not self.options.e2e and self.key_of is None
 
+    @property
+    def borrows(self) -> bool:
+        """Whether send() takes a view of the ring's bytes (see harness/run/producer.py):
+        the batch path reads them once, and librdkafka copies each line (MSG_F_COPY)."""
+        return self.batched and not self.options.verify
+
     def send(self, data: bytes, lines: int, intended: float) -> None:
         values = None if self.batched else split_lines(data, lines)  # the batch path needs no list of lines
         if values is None:

@@ -137,6 +137,22 @@ def test_a_full_ring_blocks_the_writer_until_the_reader_reads(ring_of):
     assert [ring.read(timeout=0).seq for _ in range(4)] == [1, 2, 3, 5]
 
 
+def test_a_borrowed_batch_keeps_its_bytes_until_released_and_fails_loudly_after(ring_of):
+    ring = ring_of(2 * (HEADER.size + 100))
+    assert ring.write(b"a" * 100, 1, 0.0, 0) and ring.write(b"b" * 100, 1, 0.0, 1)
+    first, second = ring.borrow(timeout=0), ring.borrow(timeout=0)
+    assert isinstance(first.data, memoryview)
+    assert not ring.write(b"c" * 100, 1, 0.0, 2, timeout=0)  # borrowed bytes are not the writer's yet
+    assert bytes(first.data) == b"a" * 100
+    ring.release()
+    assert ring.write(b"c" * 100, 1, 0.0, 2, timeout=0)  # into the first batch's bytes
+    with pytest.raises(ValueError):
+        bytes(first.data)  # released: never the bytes the writer has put there since
+    assert bytes(second.data) == b"b" * 100
+    ring.release()
+    assert ring.read(timeout=0) == RingBatch(b"c" * 100, 1, 0.0, 2)
+
+
 def test_an_empty_ring_blocks_the_reader_until_the_writer_writes(ring_of):
     ring = ring_of(1024)
     assert ring.read(timeout=0) is None

@@ -12,7 +12,7 @@ from tests.test_run import delivered, generated
 
 
 def test_ctrl_c_drains_reports_and_leaves_nothing_behind():
-    run = start("run", "--lines", "10000000", "--generators", "2", "--sink", "null")
+    run = start("run", "--lines", "100000000", "--generators", "2", "--sink", "null")
     kids = wait_for_roles(run.pid, "producer")
     time.sleep(2.0)
     ours = segments(run.pid)
@@ -23,7 +23,7 @@ def test_ctrl_c_drains_reports_and_leaves_nothing_behind():
     assert time.monotonic() - stopped < 5
     assert run.returncode == 0, stderr
     made = generated(stderr)
-    assert 0 < made < 10_000_000
+    assert 0 < made < 100_000_000
     assert delivered(stderr, "null") == (made, 0)
     assert b"interrupted" in stderr and b"Traceback" not in stderr
     assert not left_over(ours)

@@ -13,12 +13,12 @@ import numpy as np
 from harness.run.controls import WAIT_SLICE, Controls
 from harness.load.pacing import Pacer
 from harness.report.truth import append_truth, as_sent
+from harness.transport.claims import Claims
 from harness.transport.ring import Ring, RingHandle
 from harness.transport.stats import StatsBoard
 from sinks.base import cut
 
 if TYPE_CHECKING:
-    from generators.clock import ClockInTurn
     from generators.factory import LineFactory, LineSpec
 
 # A paced run reads or renders at most this far ahead of the schedule, so that
@@ -125,45 +125,41 @@ def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
     return [(a, b, min(most, lines - i * most)) for i, (a, b) in enumerate(zip(starts, ends))]
 
 
-def generator_role(source: LineSpec | LineFactory, rank: int, count: int, lines: int, outlets: list[Outlet],
-                   controls: Controls, piece_lines: int, clock: ClockInTurn | None = None, tag: Any = None,
-                   truth: str | None = None) -> dict:
+def generator_role(source: LineSpec | LineFactory, claims: Claims, outlets: list[Outlet], controls: Controls,
+                   piece_lines: int, tag: Any = None, truth: str | None = None) -> dict:
     """`source`: what to generate, or a factory already built for it (forked
-    generators share the supervisor's). `clock`: with --realtime and several
-    generators, the wall clock they take in turns, so that stamps never go
-    back from one batch to the next. `tag` (--tag, generators/tag.py) puts
-    each line's identity into it. `truth`: the truth file each batch's bad
-    lines are appended to (--truth), by their run-wide line numbers."""
+    generators share the supervisor's). `claims`: the run's batches, which
+    the generators take one at a time as each is ready for another (with
+    --realtime, each batch's time window comes with it). `tag` (--tag,
+    generators/tag.py) puts each line's identity into it. `truth`: the truth
+    file each batch's bad lines are appended to (--truth), by their run-wide
+    line numbers."""
     # Here, not at the top: `stream` runs only the reader role and needs no generator.
     from generators.factory import LineFactory
-    from harness.run.ordered import batch_plan
 
     factory = source if isinstance(source, LineFactory) else LineFactory(source)
-    spec = factory.spec
-    if clock is not None:
-        factory.clock = clock
+    batch_lines = factory.spec.batch_lines
+    window = claims.window_clock()
+    if window is not None:
+        factory.clock = window
     fanout = Fanout(outlets, controls, piece_lines)
     truths = None if truth is None else append_truth(truth)
-    stopped = True
     try:
         fanout.begin()
-        for index, n in batch_plan(lines, spec.batch_lines):
-            if index % count != rank:
-                continue
-            first = index * spec.batch_lines
-            if not fanout.wait_until_due(first):
+        # Paced, a generator waits for the next batch's time before it claims
+        # it, so that it holds no batch the other could render meanwhile.
+        while (upcoming := claims.peek()) is not None and fanout.wait_until_due(upcoming * batch_lines):
+            if (claim := claims.claim(window, fanout.stopped)) is None:
                 break
+            index, n = claim
+            first = index * batch_lines
             batch = factory.render(index, n)
             data = batch.data if tag is None else tag(batch.data, first)
             if truths is not None and batch.marks:  # before the lines count as generated: no bad line goes unnamed
                 truths.add(first, batch.marks if tag is None else as_sent(batch.marks, data))
             if not fanout.write(data, batch.lines, first, batch.bad):
                 break
-        else:
-            stopped = False  # every batch of this generator's share went out
     finally:
-        if clock is not None and stopped:
-            clock.stop()
         if truths is not None:
             truths.close()
         fanout.close()

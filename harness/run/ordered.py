@@ -37,10 +37,10 @@ from collections import Counter, deque
 from multiprocessing.connection import wait
 from typing import Any, BinaryIO, Callable, Iterator
 
-from generators.clock import WallClock, WindowClock
 from generators.factory import Batch, LineFactory, LineSpec
 from harness.run.child import run_child
 from harness.run.controls import WAIT_SLICE
+from harness.transport.claims import Claims, batch_size
 from harness.errors import RunFailed
 
 JOIN_SECONDS = 5.0
@@ -55,11 +55,6 @@ def batch_plan(lines: int, batch_lines: int) -> Iterator[tuple[int, int]]:
     while n := batch_size(index, lines, batch_lines):
         yield index, n
         index += 1
-
-
-def batch_size(index: int, lines: int, batch_lines: int) -> int:
-    """Lines in batch `index` of a run of `lines` lines (0: endless); 0 past its end."""
-    return batch_lines if lines == 0 else max(0, min(batch_lines, lines - index * batch_lines))
 
 
 class WriteFailed(Exception):
@@ -122,12 +117,10 @@ class Worker:
 
     def __init__(self, factory: LineFactory, lines: int, shared: Shared, turn: Any, fd: int, truth: Any = None) -> None:
         self.factory, self.shared, self.turn, self.fd, self.truth = factory, shared, turn, fd, truth
-        self.lines = lines
-        # --realtime: the wall clock the workers share (its memory is `shared`),
-        # read at each claim into the window the factory stamps from.
-        self.wall = WallClock(memory=shared) if factory.spec.realtime else None
-        self.window = WindowClock()
-        if self.wall is not None:
+        spec = factory.spec
+        self.claims = Claims(turn, shared, lines, spec.batch_lines, spec.realtime)  # `shared` holds its state too
+        self.window = self.claims.window_clock()
+        if self.window is not None:
             factory.clock = self.window
         self.bad: Counter[str] = Counter()
 
@@ -137,7 +130,7 @@ class Worker:
         while shared.state == RUNNING:
             if pending and shared.next == pending[0][0]:
                 self.write(*pending.popleft())
-            elif len(pending) < AHEAD and (claim := self.claim()) is not None:
+            elif len(pending) < AHEAD and (claim := self.claims.claim(self.window, self.stopped)) is not None:
                 pending.append((claim[0], self.factory.render(*claim)))
             elif not pending:
                 break
@@ -146,20 +139,8 @@ class Worker:
                     self.turn.wait_for(lambda: shared.next == pending[0][0] or shared.state != RUNNING, WAIT_SLICE)
         return dict(self.bad)
 
-    def claim(self) -> tuple[int, int] | None:
-        """(index, lines) of the next batch nobody has claimed; None when
-        none is left. With --realtime, its time window is taken in the same
-        breath, so that windows follow the batches' order whoever renders
-        them."""
-        with self.turn:
-            index = self.shared.claimed
-            n = batch_size(index, self.lines, self.factory.spec.batch_lines)
-            if not n:
-                return None
-            self.shared.claimed = index + 1
-            if self.wall is not None:
-                self.window.start, self.window.end = self.wall.window()
-        return index, n
+    def stopped(self) -> bool:
+        return self.shared.state != RUNNING
 
     def write(self, index: int, batch: Batch) -> None:
         shared = self.shared

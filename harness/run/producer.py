@@ -50,13 +50,19 @@ class Exhausted(Exception):
 
 class Inbox:
     """A producer's rings, read in run order: the batch with the lowest
-    sequence among those waiting goes first."""
+    sequence among those waiting goes first. Batches are borrowed from their
+    ring (Ring.borrow) and released once delivered; a ring's batches are
+    delivered in its order, so they are released in the order borrowed."""
 
     def __init__(self, handles: list[RingHandle], doorbell: Any) -> None:
         self.rings = [Ring.attach(h) for h in handles]
         self.heads: list[RingBatch | None] = [None] * len(self.rings)
         self.open = [True] * len(self.rings)
         self.doorbell = doorbell
+        self.lent: dict[int, Ring] = {}  # by the batch's sequence: its ring
+
+    def release(self, batch: RingBatch) -> None:
+        self.lent.pop(batch.seq).release()
 
     def next(self, timeout: float) -> RingBatch | None:
         for attempt in (0, 1):
@@ -79,9 +85,12 @@ class Inbox:
         for i, ring in enumerate(self.rings):
             if self.heads[i] is None and self.open[i]:
                 try:
-                    self.heads[i] = ring.read(timeout=0)
+                    self.heads[i] = head = ring.borrow(timeout=0)
                 except EOFError:
                     self.open[i] = False
+                    continue
+                if head is not None:
+                    self.lent[head.seq] = ring
 
     def _take_first(self, before: int | None) -> RingBatch | None:
         waiting = [i for i, head in enumerate(self.heads) if head is not None and (before is None or head.seq < before)]
@@ -105,6 +114,9 @@ class Producer:
         self.target, self.sink, self.slot, self.controls, self.pacer = target, sink, slot, controls, pacer
         self.inbox = inbox
         self.longest_send = getattr(sink, "longest_send", 0.0)
+        # A sink that only reads a batch during send() gets the ring's own
+        # bytes, unpaced (pacing cuts batches with bytes.find); others a copy.
+        self.borrows = getattr(sink, "borrows", False) and pacer is None
         self.publish = slot.histogram("publish")
         self.failures: Counter[str] = Counter()
         self.last_send = 0.0
@@ -155,8 +167,14 @@ class Producer:
             time.sleep(rest)
 
     def deliver(self, batch: RingBatch) -> None:
-        """Send a ring batch, paced if the run is; a down sink gets nothing:
-        its lines count as failed, unsent."""
+        """Send a ring batch, paced if the run is, and give its bytes back to
+        the ring; a down sink gets nothing: its lines count as failed, unsent."""
+        try:
+            self._deliver(batch, batch.data if self.borrows else bytes(batch.data))
+        finally:
+            self.inbox.release(batch)
+
+    def _deliver(self, batch: RingBatch, data: bytes | memoryview) -> None:
         if self.down:
             self.slot.add("failed", batch.lines)
             self.slot.add("dropped", batch.lines)
@@ -175,7 +193,7 @@ class Producer:
                 else:
                     self.idle(intended)
                 continue
-            stop = len(batch.data) if line + take == end_line else cut(batch.data, take, offset)
+            stop = len(data) if line + take == end_line else cut(data, take, offset)
             if self.pacer is not None and take > 1:
                 if len(self.spreads) >= SPREADS_KEPT:
                     del self.spreads[next(iter(self.spreads))]
@@ -183,7 +201,7 @@ class Producer:
             self.slot.add("sending", take)
             self.slot.beat(self.longest_send)
             try:
-                self.sink.send(batch.data[offset:stop] if offset or stop < len(batch.data) else batch.data, take, intended)
+                self.sink.send(data[offset:stop] if offset or stop < len(data) else data, take, intended)
             except ReaderGone as gone:
                 self.slot.add("sending", gone.delivered - take)  # the rest was never taken: unsent, not in doubt
                 self.settle(self.sink.poll(0))

@@ -44,7 +44,7 @@ from harness.run.spec import RunSpec, SinkTarget
 from harness.transport.stats import StatsBoard
 from harness.run.topology import Plan, plan
 from harness.transport.flags import Flags
-from harness.transport.turns import clocks_in_turn
+from harness.transport.claims import Claims
 
 READY_SECONDS = 60.0
 # A paced run's line 0 is due this long after every process is ready: the
@@ -145,8 +145,9 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
 
         piece_lines = _piece_lines(spec)
         layout = Layout.of(topology, spec)
-        realtime = isinstance(spec.source, LineSpec) and spec.source.realtime
-        clocks = clocks_in_turn(context, len(topology.role("generator")), realtime)
+        # Shard K of N takes the batches whose index is K mod N, its generators claiming them in turn.
+        claims = None if not isinstance(spec.source, LineSpec) else Claims.create(
+            context, spec.lines, spec.source.batch_lines, spec.source.realtime, spec.shard, spec.shards)
         reader: threading.Thread | None = None
         reader_result: dict[str, Any] = {}
         outcome = Outcome(totals=Totals(), status=0)
@@ -163,10 +164,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
 
                     source = LineFactory(spec.source)
                 if p.role == "generator":
-                    # Shard K of N takes the batches whose index is K mod N; its generator r
-                    # of G those among them whose index // N is r mod G: index mod N*G = K + N*r.
-                    start(p.name, generator_role, source, spec.shard + spec.shards * p.rank, spec.shards * p.of, spec.lines,
-                          outlets(p.rings), controls(p.slot), piece_lines, clocks[p.rank], spec.tag, spec.truth)
+                    start(p.name, generator_role, source, claims, outlets(p.rings), controls(p.slot), piece_lines,
+                          spec.tag, spec.truth)
                 elif p.role == "producer":
                     rings_in = [rings[r].handle for r in p.rings]
                     start(p.name, producer_role, spec.sinks[p.sink], p.rank, p.of, rings_in, doorbells[p.name], controls(p.slot))

@@ -54,7 +54,7 @@ class RingHandle:
 
 @dataclass(frozen=True, slots=True)
 class RingBatch:
-    data: bytes
+    data: bytes | memoryview  # a view into the ring when borrowed (Ring.borrow)
     lines: int
     created: float
     seq: int
@@ -79,6 +79,9 @@ class Ring:
         # Writer side: sizes of records written and not yet known to be read.
         self._unread: deque[int] = deque()
         self._used = 0
+        # Reader side: where the next record starts, and the records borrowed (size, data).
+        self._cursor = self._tail.value
+        self._lent: deque[tuple[int, bytes | memoryview]] = deque()
 
     @classmethod
     def create(cls, capacity: int) -> Ring:
@@ -120,21 +123,44 @@ class Ring:
         return True
 
     def read(self, timeout: float | None = None) -> RingBatch | None:
-        """The oldest batch, blocking while the ring is empty. None on timeout;
-        EOFError once the writer has closed and everything was read."""
+        """The oldest batch, copied out of the ring, blocking while the ring
+        is empty. None on timeout; EOFError once the writer has closed and
+        everything was read."""
+        batch = self.borrow(timeout)
+        if batch is not None:
+            batch = RingBatch(bytes(batch.data), batch.lines, batch.created, batch.seq)
+            self.release()
+        return batch
+
+    def borrow(self, timeout: float | None = None) -> RingBatch | None:
+        """Like read(), but the batch's data is a view into the ring (bytes
+        when the record wraps round its end), and its bytes stay the
+        reader's until release(): the producer of a sink that only reads a
+        batch while sending it saves a copy of every byte (for a null sink,
+        most of its work). Batches are released in the order borrowed."""
         if not self.handle.items.acquire(True, timeout):
             return None
-        tail = self._tail.value
-        if tail == self._head.value:
+        at = self._cursor
+        if at == self._head.value:
             # Only the end-of-stream token comes with an empty ring; put it
             # back so that every later read sees the end too.
             self.handle.items.release()
             raise EOFError("ring writer closed")
-        length, lines, created, seq = HEADER.unpack(self._get(tail, HEADER.size))
-        data = self._get(tail + HEADER.size, length)
-        self._tail.value = tail + HEADER.size + length
-        self.handle.space.release()
+        length, lines, created, seq = HEADER.unpack(self._get(at, HEADER.size))
+        data = self._get(at + HEADER.size, length)
+        self._cursor = at + HEADER.size + length
+        self._lent.append((HEADER.size + length, data))
         return RingBatch(data, lines, created, seq)
+
+    def release(self) -> None:
+        """Hand the oldest borrowed batch's bytes back to the writer. Its view
+        is released too: a use after this fails loudly instead of reading
+        bytes the writer has overwritten."""
+        size, data = self._lent.popleft()
+        if isinstance(data, memoryview):
+            data.release()
+        self._tail.value += size
+        self.handle.space.release()
 
     def close_writer(self) -> None:
         """End of stream: the reader gets what is left, then EOFError."""
@@ -164,8 +190,12 @@ class Ring:
         """Release the views and the mapping (the segment itself stays)."""
         if self._data is None:
             return
-        # ctypes views and the memoryview slice export the mapping's buffer;
+        # ctypes views and the memoryview slices export the mapping's buffer;
         # SharedMemory.close() fails while any of them is alive.
+        for _, data in self._lent:
+            if isinstance(data, memoryview):
+                data.release()
+        self._lent.clear()
         del self._head, self._writer_closed, self._tail, self._reader_closed
         self._data.release()
         self._data = None
@@ -190,9 +220,10 @@ class Ring:
         if first < len(data):
             self._data[:len(data) - first] = data[first:]
 
-    def _get(self, position: int, length: int) -> bytes:
+    def _get(self, position: int, length: int) -> bytes | memoryview:
+        """A view of the bytes at `position`, or a copy when they wrap round the end."""
         start = position % self._capacity
         end = start + length
         if end <= self._capacity:
-            return bytes(self._data[start:end])
+            return self._data[start:end]
         return b"".join((self._data[start:], self._data[:end - self._capacity]))
