@@ -21,6 +21,7 @@ from generators.factory import LineFactory, LineSpec
 from harness.servers.kafka import EmbeddedBroker
 from harness.errors import UserError
 from sinks import kafka, kafka_options
+from sinks.kafka_log import Captured
 from sinks.kafka_verify import e2e_consumer, partition_counts, read_topic, verify
 from tests.fixtures.common import ROOT
 from tests.fixtures.kafka import apache_or_skip
@@ -252,6 +253,16 @@ def test_sasl_password_never_shown_when_the_connection_fails(kafka_broker, topic
     out = capfd.readouterr()
     assert SECRET not in str(caught.value) and SECRET not in out.out + out.err
     assert "SASL" in str(caught.value) and "SASL" in out.err  # the logs did talk about authentication
+
+
+def test_the_check_keeps_the_cause_not_the_all_brokers_down_that_follows_it():
+    errors = Captured()
+    errors.logger.error("%s [%s] %s", "AUTHENTICATION", "", "SASL authentication error: Unsupported SASL mechanism")
+    errors.logger.error("%s [%s] %s", "ALL_BROKERS_DOWN", "", "1/1 brokers are down")
+    assert errors.last == "SASL authentication error: Unsupported SASL mechanism"
+    alone = Captured()
+    alone.logger.error("%s [%s] %s", "ALL_BROKERS_DOWN", "", "1/1 brokers are down")
+    assert alone.last == "1/1 brokers are down"
 
 
 def test_unreachable_broker_fails_fast_with_one_line(capfd):
