@@ -24,7 +24,7 @@ def test_replaying_a_prefix_the_sink_wrote_gives_the_same_100000_lines(aws_env, 
 
     url = f"s3://{s3_bucket}/demo/"
     check_s3_source(url, aws_env.url)
-    chunks = list(s3_chunks(url, aws_env.url, chunk_bytes=256 << 10))
+    chunks = [bytes(chunk) for chunk in s3_chunks(url, aws_env.url, chunk_bytes=256 << 10)]
     assert all(chunk.endswith(b"\n") for chunk in chunks)
     data = b"".join(chunks)
     assert data.count(b"\n") == 100_000
@@ -45,14 +45,14 @@ def test_objects_are_read_in_key_order_and_decompressed_by_suffix(aws_env, s3_bu
     for key, body in reversed(objects.items()):
         client.put_object(Bucket=s3_bucket, Key=key, Body=body)
 
-    data = b"".join(s3_chunks(f"s3://{s3_bucket}/mix/", aws_env.url))
+    data = b"".join(bytes(chunk) for chunk in s3_chunks(f"s3://{s3_bucket}/mix/", aws_env.url))
     assert data == b"a1\na2\nb1\nb2\nc1\nd1\nd2\ne1\ne2\n"
 
 
 def test_chunks_hold_whole_lines_even_when_smaller_than_a_line(aws_env, s3_bucket):
     lines = b"".join(b"%d %s\n" % (n, b"x" * (n % 37)) for n in range(500))
     aws_env.client("s3").put_object(Bucket=s3_bucket, Key="lines.log", Body=lines)
-    chunks = list(s3_chunks(f"s3://{s3_bucket}/", aws_env.url, chunk_bytes=16))
+    chunks = [bytes(chunk) for chunk in s3_chunks(f"s3://{s3_bucket}/", aws_env.url, chunk_bytes=16)]
     assert all(chunk.endswith(b"\n") for chunk in chunks)
     assert b"".join(chunks) == lines
 

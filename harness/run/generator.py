@@ -175,7 +175,7 @@ def reader_role(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], cont
         for chunk in chunks:
             lines = count_lines(chunk)
             if limit and read + lines > limit:
-                chunk, lines = chunk[:cut(chunk, limit - read)], limit - read
+                chunk, lines = chunk[:cut(bytes(chunk), limit - read)], limit - read
             if not fanout.wait_until_due(read) or not fanout.write(chunk, lines, read):
                 break
             read += lines

@@ -23,7 +23,8 @@ def check_inputs(paths: tuple[str, ...], endpoint_url: str | None = None) -> Non
                 stream.read(CHUNK_BYTES)
 
 
-def read_chunks(paths: tuple[str, ...], endpoint_url: str | None = None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def read_chunks(paths: tuple[str, ...], endpoint_url: str | None = None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[memoryview]:
+    """Every input's lines in chunks of whole lines, each valid until the next is asked for (whole_lines)."""
     for path in paths:
         if path.startswith("s3://"):
             from harness.sources.s3 import s3_chunks

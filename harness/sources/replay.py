@@ -39,7 +39,7 @@ def record(chunks: Iterable[bytes]) -> Recorded:
     reader = TimeReader()
     lines = []
     for chunk in chunks:
-        parts = chunk.split(b"\n")
+        parts = bytes(chunk).split(b"\n")  # the chunk's memory is reused for the next
         lines += [part + b"\n" for part in parts[:-1]]
         if parts[-1]:  # a last line without its newline
             lines.append(parts[-1])

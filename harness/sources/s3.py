@@ -66,9 +66,10 @@ def _decoded(key: str, body: IO[bytes]) -> IO[bytes]:
     return body
 
 
-def s3_chunks(url: str, endpoint_url: str | None = None, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+def s3_chunks(url: str, endpoint_url: str | None = None, chunk_bytes: int = 1 << 20) -> Iterator[memoryview]:
     """The lines of every object under `url`, in key order, in chunks of
-    about `chunk_bytes` (more when a single line is longer)."""
+    about `chunk_bytes` (more when a single line is longer), each valid
+    until the next is asked for (whole_lines)."""
     bucket, prefix = parse_url(url)
     client = aws.client("s3", aws.Target(endpoint_url))
     with aws.user_errors(f"S3 bucket {bucket!r}"):
