@@ -143,7 +143,7 @@ class S3Reader:
         out: Read = []
         for key in sorted(set(self._keys()) - self.known):
             self.known.add(key)
-            for chunk in s3_chunks(f"s3://{self.bucket}/{key}"):
+            for chunk in map(bytes, s3_chunks(f"s3://{self.bucket}/{key}")):  # kept: each chunk's memory is reused
                 out.append((key, chunk, chunk.count(b"\n")))
         return out
 
