@@ -90,7 +90,7 @@ def _run(prog: str, command: str, argv: Sequence[str]) -> int:
 
 
 def _command(prog: str, command: str, argv: Sequence[str]) -> int:
-    from harness.run.child import keep_freed_memory
+    from harness.allocator import keep_freed_memory
 
     keep_freed_memory()
     module = _module(command)

@@ -12,25 +12,10 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
+from harness.allocator import keep_freed_memory
+
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
-# Batches are about a megabyte: glibc would map and unmap (or grow and trim
-# the heap for) every one of them, paying page faults each time. Keeping up
-# to this much freed memory for reuse costs no growth: it is bounded by the
-# largest batches in flight, not by the length of a run.
-KEEP_FREED_BYTES = 256 << 20
-
-
-def keep_freed_memory() -> None:
-    """Linux/glibc: reuse freed batch buffers instead of returning them to the OS."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)
-        libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
-    except (OSError, AttributeError):
-        pass
 
 
 def settle_in(name: str) -> None:
