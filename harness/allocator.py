@@ -1,7 +1,7 @@
 """glibc's malloc told to keep freed batch buffers for reuse: every command
 and every child process sets it first. Its own module, with nothing but
-ctypes, so that a command that starts no process (`generate`) does not
-import multiprocessing for it."""
+ctypes, so that a command that starts no process (help, `report`,
+`compare`) does not import multiprocessing for it."""
 
 from __future__ import annotations
 

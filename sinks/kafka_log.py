@@ -37,15 +37,17 @@ class _Call(logging.Handler):
         self.call(record)
 
 
-def _message(record: logging.LogRecord) -> str:
+def _librdkafka(record: logging.LogRecord) -> bool:
     # confluent-kafka logs ("%s [%s] %s", facility, client name, message).
-    if isinstance(record.args, tuple) and len(record.args) == 3:
-        return str(record.args[2])
-    return record.getMessage()
+    return isinstance(record.args, tuple) and len(record.args) == 3
+
+
+def _message(record: logging.LogRecord) -> str:
+    return str(record.args[2]) if _librdkafka(record) else record.getMessage()
 
 
 def _facility(record: logging.LogRecord) -> str:
-    return str(record.args[0]) if isinstance(record.args, tuple) and len(record.args) == 3 else "-"
+    return str(record.args[0]) if _librdkafka(record) else "-"
 
 
 class _Format(logging.Formatter):

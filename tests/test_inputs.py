@@ -16,4 +16,3 @@ def test_chunks_hold_whole_lines_whatever_their_size_and_a_last_line_gets_its_ne
     chunks = [bytes(chunk) for chunk in whole_lines(io.BytesIO(lines), chunk_bytes)]
     assert all(chunk.endswith(b"\n") and chunk.count(b"\n") for chunk in chunks)
     assert b"".join(chunks) == lines + b"\n"
-
