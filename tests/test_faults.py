@@ -135,6 +135,17 @@ def test_kill_9_of_the_supervisor_takes_its_children_broker_and_segments_with_it
     assert not left_over(run.segments)
 
 
+def test_kill_9_of_the_whole_process_group_leaves_no_segment_and_no_broker(tmp_path):
+    """Every process of the run killed at once (a container stopped): no one
+    is left to clean up, and nothing needs to be."""
+    run = Watched(tmp_path, *PACED, "--sink", "kafka", "--topic", "faults-group", session=True)
+    broker, _ = run.role("tansu")
+    os.killpg(run.process.pid, signal.SIGKILL)
+    run.process.communicate(timeout=10)
+    assert not survivors([*run.kids, broker], grace=5.0)
+    assert not left_over(run.segments)
+
+
 def test_ctrl_c_to_the_whole_process_group_drains_into_the_live_embedded_broker(tmp_path):
     """A terminal's Ctrl-C reaches every process of the foreground group: the
     broker is in a session of its own, so it is still there for the drain."""

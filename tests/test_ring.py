@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import os
+import pickle
 import random
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.transport.ring import HEADER, Ring, RingBatch
+from tests.fixtures.processes import left_over, segments
 
 SPAWN = mp.get_context("spawn")
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,13 +27,12 @@ def ring_of():
     rings = []
 
     def make(capacity: int) -> Ring:
-        rings.append(Ring.create(capacity))
+        rings.append(Ring.create(capacity, SPAWN))
         return rings[-1]
 
     yield make
     for ring in rings:
         ring.close()
-        ring.unlink()
 
 
 def batches(seed: int, count: int, largest: int) -> list[RingBatch]:
@@ -231,38 +233,48 @@ def test_a_batch_that_can_never_fit_is_refused(ring_of):
     assert len(ring.read().data) == 1000 - HEADER.size
 
 
-def test_only_the_creator_unlinks_and_nothing_is_left_in_dev_shm():
-    ring = Ring.create(4096)
-    path = Path("/dev/shm") / ring.handle.name.lstrip("/")
+def test_a_ring_has_no_name_and_its_memory_goes_with_the_last_process_that_maps_it():
+    ring = Ring.create(4096, SPAWN)
+    [inode] = segments(os.getpid())
     results = SPAWN.Queue()
     run(report_fill, ring.handle, results)  # an attacher came and went
-    assert path.exists()
+    assert results.get(timeout=60) == 0.0
     attached = Ring.attach(ring.handle)
-    with pytest.raises(RuntimeError):
-        attached.unlink()
-    attached.close()
     ring.close()
-    ring.unlink()
-    assert not path.exists()
+    assert segments(os.getpid()) == {inode}  # the attacher's mapping keeps it
+    attached.close()
+    assert not left_over({inode})
+    assert not [name for name in os.listdir("/dev/shm") if name.startswith("psm_")]  # no named segment, ours or another test's
 
 
-def test_a_run_with_a_spawned_attacher_leaves_no_warning_from_the_resource_tracker():
+def test_a_ring_handle_goes_only_to_a_process_being_started(ring_of):
+    with pytest.raises(TypeError, match="as it is started"):
+        pickle.dumps(ring_of(4096).handle)
+
+
+def test_forked_and_spawned_attachers_start_no_resource_tracker():
     script = (
-        "import multiprocessing as mp, sys\n"
+        "import multiprocessing as mp, os\n"
         "from tests.test_ring import Ring, write_all\n"
         "if __name__ == '__main__':\n"
-        "    ring = Ring.create(4096)\n"
-        "    p = mp.get_context('spawn').Process(target=write_all, args=(ring.handle, 5, 3, 100)); p.start()\n"
-        "    while True:\n"
-        "        try: ring.read(timeout=60)\n"
-        "        except EOFError: break\n"
-        "    p.join(60); ring.close(); ring.unlink()\n"
-        "    print(ring.handle.name)\n"
+        "    for method in ('fork', 'spawn'):\n"
+        "        context = mp.get_context(method)\n"
+        "        ring = Ring.create(4096, context)\n"
+        "        p = context.Process(target=write_all, args=(ring.handle, 5, 30, 1000)); p.start()\n"
+        "        got = 0\n"
+        "        while True:\n"
+        "            try: got += ring.read(timeout=60) is not None\n"
+        "            except EOFError: break\n"
+        "        p.join(60); ring.close()\n"
+        "        print(method, got, p.exitcode, [open(f'/proc/{c}/cmdline').read() for t in os.listdir('/proc/self/task')\n"
+        "              for c in open(f'/proc/self/task/{t}/children').read().split()])\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert not (Path("/dev/shm") / done.stdout.strip().lstrip("/")).exists()
+    # The fork half runs first: a spawned child brings multiprocessing's own tracker with it.
+    assert done.stdout.splitlines()[0] == "fork 30 0 []"
+    assert done.stdout.splitlines()[1].startswith("spawn 30 0 ")
 
 
 def test_a_producer_inbox_hands_over_an_earlier_batch_that_came_late(ring_of):

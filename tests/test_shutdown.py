@@ -7,6 +7,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from tests.fixtures.processes import children, left_over, segments, start, survivors, wait_for_roles
 from tests.test_run import delivered, generated
 
@@ -17,6 +19,8 @@ def test_ctrl_c_drains_reports_and_leaves_nothing_behind():
     time.sleep(2.0)
     ours = segments(run.pid)
     assert ours
+    # Its roles only: no resource tracker (an interpreter of its own) is started for the segments.
+    assert sorted(name.split("-")[0] for name in children(run.pid).values()) == ["generator", "generator", "metrics", "producer"]
     run.send_signal(signal.SIGINT)
     stopped = time.monotonic()
     _, stderr = run.communicate(timeout=30)
@@ -28,6 +32,17 @@ def test_ctrl_c_drains_reports_and_leaves_nothing_behind():
     assert b"interrupted" in stderr and b"Traceback" not in stderr
     assert not left_over(ours)
     assert not survivors(kids)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_run_started_with_its_stop_signals_blocked_still_stops_on_them(sig):
+    run = start("run", "--lines", "100000000", "--sink", "null", "-q", blocked=(signal.SIGINT, signal.SIGTERM))
+    wait_for_roles(run.pid, "producer")
+    time.sleep(1.0)
+    run.send_signal(sig)
+    _, stderr = run.communicate(timeout=30)
+    assert run.returncode == 0, stderr
+    assert b"interrupted" in stderr and b"Traceback" not in stderr
 
 
 def test_a_killed_generator_ends_the_run_naming_it():

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import pickle
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from generators.baddata import KINDS
 from harness.transport.stats import COUNTERS, StatsBoard
+from tests.fixtures.processes import left_over, segments
 
 SPAWN = mp.get_context("spawn")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -23,7 +21,6 @@ def board():
     board = StatsBoard.create(3)
     yield board
     board.close()
-    board.unlink()
 
 
 def work(handle, slot: int) -> None:
@@ -37,10 +34,6 @@ def work(handle, slot: int) -> None:
     mine.set("lag_us", 1500)
     mine.histogram("publish").record_many(np.arange(1, 1001))
     mine.histogram("e2e").record(2_000_000)
-
-
-def segment_path(board: StatsBoard) -> Path:
-    return Path("/dev/shm") / board.handle.name.lstrip("/")
 
 
 def test_counters_name_every_total_and_every_bad_data_kind():
@@ -123,25 +116,21 @@ def test_other_histogram_names():
         del slot
     finally:
         board.close()
-        board.unlink()
 
 
-def test_nothing_is_left_in_dev_shm_and_an_unrelated_attacher_does_not_unlink():
+def test_a_board_leaves_nothing_in_dev_shm_and_goes_with_its_last_mapping():
     board = StatsBoard.create(2)
-    path = segment_path(board)
-    # A process outside this process tree has its own resource tracker: its
-    # exit must not take the segment with it.
-    script = ("import sys, pickle; from harness.transport.stats import StatsBoard\n"
-              "b = StatsBoard.attach(pickle.loads(bytes.fromhex(sys.argv[1])))\n"
-              "s = b.slot(1); s.add('sent', 7); del s; b.close()")
-    done = subprocess.run([sys.executable, "-c", script, pickle.dumps(board.handle).hex()], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    assert path.exists()
-    assert board.snapshot().value(1, "sent") == 7
-    with pytest.raises(RuntimeError):
-        StatsBoard.attach(board.handle).unlink()
+    [inode] = segments(os.getpid())
+    process = SPAWN.Process(target=work, args=(board.handle, 1))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    assert board.snapshot().value(1, "sent") == 300
+    assert not [name for name in os.listdir("/dev/shm") if name.startswith("psm_")]  # no named segment, ours or another test's
     board.close()
-    board.unlink()
-    assert not path.exists()
+    assert not left_over({inode})
+
+
+def test_a_board_handle_goes_only_to_a_process_being_started(board):
+    with pytest.raises(TypeError, match="as it is started"):
+        pickle.dumps(board.handle)

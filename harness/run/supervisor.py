@@ -81,16 +81,25 @@ class Outcome:
 
 
 class Signals:
-    """First Ctrl-C, SIGTERM or SIGHUP: stop. Second: abort."""
+    """First Ctrl-C, SIGTERM or SIGHUP: stop. Second: abort.
+
+    The signals are unblocked too: a process started from one that blocks
+    them inherits the mask (a Ray worker blocks SIGINT, so a shard's run
+    could not be stopped; multiprocessing's resource tracker, when it starts,
+    happens to unblock them, and hid that)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self, stop: Any, abort: Any) -> None:
         self.stop, self.abort, self.count = stop, abort, 0
         self.previous: dict[int, Any] = {}
+        self.mask: set[int] | None = None
 
     def __enter__(self) -> "Signals":
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for sig in self.SIGNALS:
                 self.previous[sig] = signal.signal(sig, self.handle)
+            self.mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
         return self
 
     def handle(self, signum: int, frame: Any) -> None:
@@ -98,6 +107,8 @@ class Signals:
         (self.stop if self.count == 1 else self.abort).set()
 
     def __exit__(self, *exc: Any) -> None:
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
@@ -111,11 +122,11 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         if spec.read_back is not None:
             check_read_back(spec.read_back)
         context = mp.get_context(_start_method())
-        rings = [Ring.create(spec.ring_bytes) for _ in topology.rings]
+        rings = [Ring.create(spec.ring_bytes, context) for _ in topology.rings]
         for ring in rings:
-            resources.callback(_release, ring)
+            resources.callback(ring.close)
         board = StatsBoard.create(topology.slots)
-        resources.callback(_release, board)
+        resources.callback(board.close)
         events = Flags(context, ("stop", "abort", "go", "metrics_done", "observers_done"))
         ready = context.Semaphore(0)
         start_at = context.Value("d", 0.0, lock=False)
@@ -386,8 +397,3 @@ def _reap(children, abort) -> None:
         if process.is_alive():
             process.kill()
             process.join(2.0)
-
-
-def _release(resource: Any) -> None:
-    resource.close()
-    resource.unlink()

@@ -26,14 +26,14 @@ store each, never seen half-written by the other process (unlike
 from __future__ import annotations
 
 import ctypes
-import multiprocessing as mp
 import struct
 import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.synchronize import Semaphore
+from typing import Any
 
-from harness.transport import shm
+from harness.transport.shm import Ref, Segment
 
 HEADER = struct.Struct("<QQdQ")  # payload length, lines, created, seq
 HEAD, WRITER_CLOSED, TAIL, READER_CLOSED = 0, 8, 64, 72
@@ -43,13 +43,13 @@ DATA = 128
 @dataclass(frozen=True)
 class RingHandle:
     """What another process needs to attach. Picklable as a Process argument
-    (semaphores can only be passed while spawning, not through a queue)."""
+    only (the segment's descriptor and the semaphores are passed while
+    spawning, not through a queue)."""
 
-    name: str
+    segment: Ref
     capacity: int
     items: Semaphore
     space: Semaphore
-    tracker: shm.Tracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,9 @@ class Ring:
     reader read/close_reader; any attached process may call fill(), and the
     supervisor may call close_writer/close_reader for a process that died."""
 
-    def __init__(self, handle: RingHandle, segment, owner: bool) -> None:
+    def __init__(self, handle: RingHandle, segment: Segment) -> None:
         self.handle = handle
         self._segment = segment
-        self._owner = owner
         self._capacity = handle.capacity
         buf = segment.buf
         self._head = ctypes.c_uint64.from_buffer(buf, HEAD)
@@ -84,18 +83,19 @@ class Ring:
         self._lent: deque[tuple[int, bytes | memoryview]] = deque()
 
     @classmethod
-    def create(cls, capacity: int) -> Ring:
-        """A new ring of `capacity` data bytes; the caller owns it and unlinks it."""
+    def create(cls, capacity: int, context: Any) -> Ring:
+        """A new ring of `capacity` data bytes, for processes of `context`
+        (a multiprocessing context: its semaphores must match the children's
+        start method). Its memory goes with the last process that maps it."""
         if capacity <= HEADER.size:
             raise ValueError(f"ring capacity {capacity} must exceed the {HEADER.size}-byte record header")
-        segment, tracker = shm.create(DATA + capacity)
-        context = mp.get_context("spawn")
-        handle = RingHandle(segment.name, capacity, context.Semaphore(0), context.Semaphore(0), tracker)
-        return cls(handle, segment, owner=True)
+        segment = Segment.create(DATA + capacity, "logstorm-ring")
+        handle = RingHandle(segment.ref, capacity, context.Semaphore(0), context.Semaphore(0))
+        return cls(handle, segment)
 
     @classmethod
     def attach(cls, handle: RingHandle) -> Ring:
-        return cls(handle, shm.attach(handle.name, handle.tracker), owner=False)
+        return cls(handle, Segment.attach(handle.segment))
 
     def write(self, data: bytes | memoryview, lines: int, created: float, seq: int,
               timeout: float | None = None) -> bool:
@@ -187,11 +187,12 @@ class Ring:
         return min((self._head.value - tail) / self._capacity, 1.0)
 
     def close(self) -> None:
-        """Release the views and the mapping (the segment itself stays)."""
+        """Release the views and this process's mapping (the memory stays
+        while another process maps it)."""
         if self._data is None:
             return
         # ctypes views and the memoryview slices export the mapping's buffer;
-        # SharedMemory.close() fails while any of them is alive.
+        # Segment.close() fails while any of them is alive.
         for _, data in self._lent:
             if isinstance(data, memoryview):
                 data.release()
@@ -202,16 +203,10 @@ class Ring:
         self._segment.close()
 
     def __del__(self) -> None:
-        # A ring dropped without close() must still release its views before
-        # the SharedMemory's own finalizer closes the mapping (or it fails).
+        # A ring dropped without close() must still release its views, or
+        # its mapping stays for the life of the process.
         if getattr(self, "_data", None) is not None:
             self.close()
-
-    def unlink(self) -> None:
-        """Remove the segment (creator only; the mapping may stay open until close)."""
-        if not self._owner:
-            raise RuntimeError("only the process that created a ring unlinks it")
-        self._segment.unlink()
 
     def _put(self, position: int, data: bytes | memoryview) -> None:
         start = position % self._capacity

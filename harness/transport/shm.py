@@ -1,38 +1,73 @@
-"""Shared-memory segments that only their creator unlinks.
+"""Shared-memory segments without a name, so that none can outlive a run.
 
-Python 3.11 registers every `SharedMemory`, created or attached, with the
-process's resource tracker, and a tracker unlinks what is registered with it
-when it shuts down. Processes started by `multiprocessing` share their
-parent's tracker, where a second registration is harmless, but unregistering
-there would drop the creator's registration too (and the tracker prints a
-KeyError traceback when the creator unlinks). So an attacher unregisters
-only when its tracker is not the creator's: that keeps a crashed creator's
-segments cleaned up by the tracker, and an unrelated attaching process from
-unlinking the segment when it exits.
+A segment is an anonymous memory file (memfd_create) mapped shared. It has
+no name in /dev/shm: the kernel frees it when the last process that maps it
+is gone, whatever ended them. A named segment (multiprocessing's
+SharedMemory) stays until someone unlinks it, and the one that would after a
+crash, multiprocessing's resource tracker, is one more interpreter started
+by every run, and dies with the rest when the whole process group is killed
+(kill -9 of the group, a container stopped), leaving the segments in
+/dev/shm.
+
+A forked child inherits the descriptor (a `Ref`'s number is valid there as
+it is). A spawned child gets a duplicate with its arguments, as
+multiprocessing passes descriptors while it spawns; a Ref cannot travel
+any other way (a queue, a pipe, another host).
 """
 
 from __future__ import annotations
 
+import mmap
 import os
-from multiprocessing import resource_tracker
-from multiprocessing.shared_memory import SharedMemory
-
-Tracker = tuple[int, int]
+from dataclasses import dataclass
+from multiprocessing import context
 
 
-def tracker() -> Tracker:
-    """Identity of this process's resource tracker (its pipe's device and inode)."""
-    status = os.fstat(resource_tracker.getfd())
-    return status.st_dev, status.st_ino
+@dataclass(frozen=True)
+class Ref:
+    """What another process needs to map a segment: its descriptor and size."""
+
+    fd: int
+    size: int
+
+    def __reduce__(self) -> tuple:
+        # As multiprocessing's own DupFd while spawning; its other way (a
+        # thread serving descriptors) would leave a thread in the supervisor,
+        # whose later children then could not be forked.
+        popen = context.get_spawning_popen()
+        if popen is None:
+            raise TypeError("a shared-memory segment can only be handed to a process as it is started")
+        return _rebuild, (popen.DupFd(popen.duplicate_for_child(self.fd)), self.size)
 
 
-def create(size: int) -> tuple[SharedMemory, Tracker]:
-    """A new segment of at least `size` bytes, and the tracker that will clean it up."""
-    return SharedMemory(create=True, size=size), tracker()
+def _rebuild(duplicate: object, size: int) -> Ref:
+    return Ref(duplicate.detach(), size)
 
 
-def attach(name: str, creator: Tracker) -> SharedMemory:
-    shm = SharedMemory(name=name)
-    if tracker() != creator:
-        resource_tracker.unregister(shm._name, "shared_memory")  # noqa: SLF001 - the name with its leading slash
-    return shm
+class Segment:
+    """One process's mapping of a segment and a descriptor of its own (the
+    one its `ref` hands to children); `buf` is its memory."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.ref = Ref(fd, size)
+        self._map = mmap.mmap(fd, size)
+        self.buf = memoryview(self._map)
+
+    @classmethod
+    def create(cls, size: int, label: str) -> Segment:
+        """A new zeroed segment of `size` bytes; `label` names it in /proc/PID/maps ("/memfd:LABEL")."""
+        fd = os.memfd_create(label, os.MFD_CLOEXEC)
+        os.ftruncate(fd, size)
+        return cls(fd, size)
+
+    @classmethod
+    def attach(cls, ref: Ref) -> Segment:
+        return cls(os.dup(ref.fd), ref.size)
+
+    def close(self) -> None:
+        """Unmap. Fails (BufferError) while a view into `buf` is still alive."""
+        self.buf.release()
+        self._map.close()
+        if self.ref.fd >= 0:
+            os.close(self.ref.fd)
+            self.ref = Ref(-1, self.ref.size)

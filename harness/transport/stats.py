@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generators.baddata import KINDS
-from harness.transport import shm
+from harness.transport.shm import Ref, Segment
 from harness.report.histogram import SLOTS, Histogram
 
 # A producer counts "sending" before each send and "sent" after it, so that
@@ -38,12 +38,11 @@ INDEX = {name: i for i, name in enumerate(COUNTERS)}
 
 @dataclass(frozen=True)
 class StatsHandle:
-    """What another process needs to attach; picklable anywhere."""
+    """What another process needs to attach; picklable as a Process argument only (transport/shm.py)."""
 
-    name: str
+    segment: Ref
     slots: int
     histograms: tuple[str, ...]
-    tracker: shm.Tracker
 
 
 class Slot:
@@ -106,12 +105,11 @@ def _minus(later: Histogram, earlier: Histogram) -> Histogram:
 
 
 class StatsBoard:
-    """The shared block. The creator unlinks it; every attached process closes it."""
+    """The shared block. Every process that made or attached one closes it."""
 
-    def __init__(self, handle: StatsHandle, segment, owner: bool) -> None:
+    def __init__(self, handle: StatsHandle, segment: Segment) -> None:
         self.handle = handle
         self._segment = segment
-        self._owner = owner
         width = len(COUNTERS) + SLOTS * len(handle.histograms)
         self._block = np.ndarray((handle.slots, width), dtype=np.int64, buffer=segment.buf)
 
@@ -120,14 +118,12 @@ class StatsBoard:
         if slots < 1:
             raise ValueError("a stats board needs at least one slot")
         size = slots * (len(COUNTERS) + SLOTS * len(histograms)) * 8
-        segment, tracker = shm.create(size)
-        board = cls(StatsHandle(segment.name, slots, tuple(histograms), tracker), segment, owner=True)
-        board._block[:] = 0  # a fresh segment is zeroed on Linux; do not rely on it
-        return board
+        segment = Segment.create(size, "logstorm-stats")  # zeroed, as a new memory file is
+        return cls(StatsHandle(segment.ref, slots, tuple(histograms)), segment)
 
     @classmethod
     def attach(cls, handle: StatsHandle) -> StatsBoard:
-        return cls(handle, shm.attach(handle.name, handle.tracker), owner=False)
+        return cls(handle, Segment.attach(handle.segment))
 
     def slot(self, i: int) -> Slot:
         """Slot i, for its one writer. Drop it (and its histograms) before close()."""
@@ -152,17 +148,12 @@ class StatsBoard:
         self._segment.close()
 
     def __del__(self) -> None:
-        # Release the block before the SharedMemory's own finalizer closes the
-        # mapping; a histogram view still held elsewhere keeps it open instead.
+        # Release the block before the segment's mapping is closed; a
+        # histogram view still held elsewhere keeps it open instead.
         try:
             self.close()
         except (BufferError, AttributeError):
             pass
-
-    def unlink(self) -> None:
-        if not self._owner:
-            raise RuntimeError("only the process that created a stats board unlinks it")
-        self._segment.unlink()
 
     def _offset(self, name: str) -> int:
         return len(COUNTERS) + SLOTS * self.handle.histograms.index(name)

@@ -170,7 +170,7 @@ class Result:
 
 def prepare(transport: str, lines: int) -> Transfer:
     ready, go, results = SPAWN.Semaphore(0), SPAWN.Event(), SPAWN.Queue()
-    ring = Ring.create(RING_BYTES) if transport == "ring" else None
+    ring = Ring.create(RING_BYTES, SPAWN) if transport == "ring" else None
     if ring is not None:
         ends = (ring.handle, ring.handle)
     elif transport == "queue":
@@ -201,7 +201,6 @@ def finish(transfer: Transfer) -> Result:
             process.join(60)
         if transfer.ring is not None:
             transfer.ring.close()
-            transfer.ring.unlink()
 
 
 def move(transport: str, lines: int = LINES) -> Result:
