@@ -22,7 +22,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from harness.cluster.live import LiveSeconds
 from harness.errors import UserError
 from harness.extras import require
 from harness.report.merge import fingerprints, merge, summary
+from harness.stops import StopSignals
 
 START_MARGIN = 5.0  # seconds from placing the shards to their common start
 POLL_SECONDS = 0.5
@@ -207,7 +207,7 @@ def _follow(ray: Any, shards: list[Shard], spec: Any) -> Progress:
     progress = Progress()
     live = LiveSeconds([f"shard {s.index} @ {s.node}" for s in shards])
     running = {s.index for s in shards}
-    with _Signals(progress), reporting(view, spec.quiet) as show:
+    with StopSignals(lambda count: setattr(progress, "stops", count)), reporting(view, spec.quiet) as show:
         stopped, halted = 0, False  # the stops acted on; whether the others were stopped after a shard failed
         while running:
             if progress.stops > stopped:
@@ -313,23 +313,3 @@ def _verify(spec: Any, merged: dict, start_at: float) -> None:
             if not ok:
                 merged["errors"].append(f"{target.name}: {message}")
                 merged["status"] = max(merged["status"], 1)
-
-
-class _Signals:
-    """Ctrl-C, SIGTERM, SIGHUP: count them (the loop stops the shards)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.previous = progress, {}
-
-    def __enter__(self) -> "_Signals":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                self.previous[sig] = signal.signal(sig, self.handle)
-        return self
-
-    def handle(self, signum: int, frame: Any) -> None:
-        self.progress.stops += 1
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)

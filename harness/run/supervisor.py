@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-import signal
 import threading
 import time
 from contextlib import ExitStack
@@ -41,6 +40,7 @@ from harness.run.read_back import LONGEST_AFTER, check_read_back, read_back_role
 from harness.run.producer import producer_role
 from harness.transport.ring import Ring
 from harness.run.spec import RunSpec, SinkTarget
+from harness.stops import StopSignals
 from harness.transport.stats import StatsBoard
 from harness.run.topology import Plan, plan
 from harness.transport.flags import Flags
@@ -78,39 +78,6 @@ class Outcome:
     aborted_by_user: bool = False
     reader_gone: str = ""  # a sink's reader went away (`| head`): the run stopped there, by the reader's choice
     read_back: dict = field(default_factory=dict)  # what --read-back found at the far end (harness/readback/tally.py)
-
-
-class Signals:
-    """First Ctrl-C, SIGTERM or SIGHUP: stop. Second: abort.
-
-    The signals are unblocked too: a process started from one that blocks
-    them inherits the mask (a Ray worker blocks SIGINT, so a shard's run
-    could not be stopped; multiprocessing's resource tracker, when it starts,
-    happens to unblock them, and hid that)."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-    def __init__(self, stop: Any, abort: Any) -> None:
-        self.stop, self.abort, self.count = stop, abort, 0
-        self.previous: dict[int, Any] = {}
-        self.mask: set[int] | None = None
-
-    def __enter__(self) -> "Signals":
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                self.previous[sig] = signal.signal(sig, self.handle)
-            self.mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
-        return self
-
-    def handle(self, signum: int, frame: Any) -> None:
-        self.count += 1
-        (self.stop if self.count == 1 else self.abort).set()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
@@ -164,7 +131,7 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
         outcome = Outcome(totals=Totals(), status=0)
         # From here a Ctrl-C is a stop like any other, also while the line
         # factory builds and the children start.
-        with Signals(events["stop"], events["abort"]) as signals:
+        with StopSignals(lambda count: (events["stop"] if count == 1 else events["abort"]).set()) as signals:
             source: Any = spec.source
             # Generators start last: the other children set up (a sink connects)
             # while the supervisor builds the line factory once, which forked
