@@ -1,7 +1,7 @@
 """Kafka side by side: logstorm's commands against kcat and a plain
 confluent-kafka loop, from one run of this script.
 
-    python tests/bench/side_by_side.py [--lines 1000000,5000000] [--repeat 3]
+    python tests/bench/side_by_side.py [--lines 1000000,5000000] [--repeat 3] [--bin DIR]
 
 Every measurement is a whole command (interpreter start and set-up
 included) on a FRESH embedded broker (Tansu keeps every message in memory
@@ -22,6 +22,12 @@ size, of the best runs and of the medians.
 
 And generation alone: `logstorm run --sink null --generators 2` against
 `generate -P 2 > /dev/null`, the same lines.
+
+The logstorm commands are this checkout's, run by this interpreter, unless
+--bin names an install's folder of console scripts (`python3 -m venv /tmp/v
+&& /tmp/v/bin/pip install .`): what a user gets. An interpreter's own `.pth`
+files and an editable install's finder run at every start of it (this
+machine's base interpreter: about 0.05 s, `startup.py`'s `python -c pass`).
 
 Not a pytest test: it takes minutes and wants the machine to itself.
 """
@@ -50,34 +56,40 @@ TOPIC = "bench"
 KAFKA_SETTINGS = {"compression.type": "lz4", "acks": "all"}
 
 
-def logstorm(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
-
-
 class Bench:
     broker = EmbeddedBroker  # what once() starts fresh for each measurement (apache_side_by_side.py: Apache Kafka)
 
-    def __init__(self, folder: Path, lines: int) -> None:
+    def __init__(self, folder: Path, lines: int, bin_dir: Path | None = None) -> None:
+        """`bin_dir`: an install's console scripts and python to measure
+        (default: this checkout, with this interpreter)."""
         self.lines = lines
+        if bin_dir is None:
+            self.python, self.launch = sys.executable, [sys.executable, "-m", "harness"]
+            self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        else:
+            self.python, self.launch = str(bin_dir / "python3"), [str(bin_dir / "logstorm")]
+            self.env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
         self.file = folder / f"apache-{lines}.log"
         with open(self.file, "wb") as out:
-            subprocess.run(logstorm("generate", "-i", str(lines), "-s", str(SEED)), stdout=out, check=True,
-                           stderr=subprocess.DEVNULL, cwd=ROOT)
+            subprocess.run(self.logstorm("generate", "-i", str(lines), "-s", str(SEED)), stdout=out, check=True,
+                           stderr=subprocess.DEVNULL, cwd=ROOT, env=self.env)
         self.kcat_env = {**os.environ, "LD_LIBRARY_PATH": str(wheel_librdkafka(folder / "lib"))}
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def logstorm(self, *args: str) -> list[str]:
+        return [*self.launch, *args]
 
     def commands(self) -> dict[str, Callable[[str], list[str] | str | Callable[[], None]]]:
         """What each measurement runs against the broker at `bootstrap`."""
         n, f = str(self.lines), str(self.file)
         return {
             "kcat -P -l -z lz4": lambda b: ["kcat", "-P", "-b", b, "-t", TOPIC, "-l", "-z", "lz4", "-X", "acks=all", f],
-            "python loop (confluent-kafka)": lambda b: [sys.executable, __file__, "--loop", b, f],
-            "logstorm stream kafka FILE": lambda b: logstorm("stream", "kafka", "--broker", b, "--topic", TOPIC, "-q", f),
-            "generate | stream kafka": lambda b: (f"{' '.join(logstorm('generate', '-i', n, '-s', str(SEED)))} | "
-                                                  f"{' '.join(logstorm('stream', 'kafka', '--broker', b, '--topic', TOPIC, '-q'))}"),
-            "logstorm run, 1 generator": lambda b: logstorm("run", "--lines", n, "--generators", "1", "--sink", "kafka",
+            "python loop (confluent-kafka)": lambda b: [self.python, __file__, "--loop", b, f],
+            "logstorm stream kafka FILE": lambda b: self.logstorm("stream", "kafka", "--broker", b, "--topic", TOPIC, "-q", f),
+            "generate | stream kafka": lambda b: (f"{' '.join(self.logstorm('generate', '-i', n, '-s', str(SEED)))} | "
+                                                  f"{' '.join(self.logstorm('stream', 'kafka', '--broker', b, '--topic', TOPIC, '-q'))}"),
+            "logstorm run, 1 generator": lambda b: self.logstorm("run", "--lines", n, "--generators", "1", "--sink", "kafka",
                                                             "--broker", b, "--topic", TOPIC, "-q", "--results", "/tmp/logstorm-bench-results"),
-            "logstorm run, 2 generators": lambda b: logstorm("run", "--lines", n, "--generators", "2", "--sink", "kafka",
+            "logstorm run, 2 generators": lambda b: self.logstorm("run", "--lines", n, "--generators", "2", "--sink", "kafka",
                                                              "--broker", b, "--topic", TOPIC, "-q", "--results", "/tmp/logstorm-bench-results"),
         }
 
@@ -116,9 +128,9 @@ class Bench:
             return self.lines / (time.perf_counter() - started)
 
         n = str(self.lines)
-        run = max(timed(logstorm("run", "--lines", n, "--generators", "2", "--sink", "null", "--seed", str(SEED), "-q",
+        run = max(timed(self.logstorm("run", "--lines", n, "--generators", "2", "--sink", "null", "--seed", str(SEED), "-q",
                                  "--results", "/tmp/logstorm-bench-results")) for _ in range(repeat))
-        generate = max(timed(logstorm("generate", "-i", n, "-P", "2", "-s", str(SEED))) for _ in range(repeat))
+        generate = max(timed(self.logstorm("generate", "-i", n, "-P", "2", "-s", str(SEED))) for _ in range(repeat))
         return run, generate
 
 
@@ -190,6 +202,9 @@ def main() -> int:
     parser.add_argument("--lines", default="1000000,5000000", help="comma-separated sizes (default 1000000,5000000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the best counts (default 3)")
     parser.add_argument("--only", default="", help="comma-separated parts of row names: measure just those rows")
+    parser.add_argument("--bin", type=Path, default=None,
+                        help="measure the install whose console scripts and python are in BIN (a plain install: "
+                             "python3 -m venv V && V/bin/pip install .); default: this checkout")
     parser.add_argument("--loop", nargs=2, metavar=("BOOTSTRAP", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop:
@@ -201,7 +216,7 @@ def main() -> int:
         for lines in (int(n) for n in args.lines.split(",")):
             folder = Path(tmp) / str(lines)
             (folder / "lib").mkdir(parents=True)
-            table(Bench(folder, lines), args.repeat, [part for part in args.only.split(",") if part])
+            table(Bench(folder, lines, args.bin), args.repeat, [part for part in args.only.split(",") if part])
     return 0
 
 
