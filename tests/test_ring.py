@@ -252,7 +252,7 @@ def test_a_ring_handle_goes_only_to_a_process_being_started(ring_of):
         pickle.dumps(ring_of(4096).handle)
 
 
-def test_forked_and_spawned_attachers_start_no_resource_tracker():
+def test_a_ring_for_forked_children_starts_no_resource_tracker_and_spawned_ones_get_it_too():
     script = (
         "import multiprocessing as mp, os\n"
         "from tests.test_ring import Ring, write_all\n"

@@ -2,7 +2,7 @@
 command as main.py does, then leaves the process at once.
 
 A command ends with its output written, its files closed, its children
-joined and its segments unlinked; what the interpreter would still do on a
+joined and its segments closed; what the interpreter would still do on a
 normal exit (tearing down every module, numpy's among them, and collecting
 what is left) took 0.1-0.15 s of every command's wall time on this machine,
 where most commands people type are short. So the process flushes its
