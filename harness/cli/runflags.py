@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from harness.errors import UserError
 from harness.options import number
 from harness.run.spec import SinkTarget
-from harness.run.supervisor import Outcome
+
+if TYPE_CHECKING:  # a type only: `plan` and the flag parsers need no supervisor (nor multiprocessing)
+    from harness.run.supervisor import Outcome
 
 
 def add_pacing(parser: argparse.ArgumentParser, short: bool) -> None:
