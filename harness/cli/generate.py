@@ -57,7 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
 
 def run(args: argparse.Namespace) -> int:
     from generators.spec import DEFAULT_START, LineSpec
-    from harness.report.truth import create_truth
     from harness.run.ordered import OrderedOutput, WriteFailed
 
     if args.list:
@@ -67,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
                     realtime=args.realtime, start=args.start or DEFAULT_START, clock_rate=args.clock_rate,
                     timezone=args.timezone, bot_share=args.bot_share)
     check_spec(spec)
-    truth = None if args.truth is None else create_truth(args.truth, spec)
+    truth = None
+    if args.truth is not None:
+        from harness.report.truth import create_truth  # with hashlib's OpenSSL: only for --truth
+
+        truth = create_truth(args.truth, spec)
     output = OrderedOutput(spec, args.iterations, args.processes, open_output(args.output), truth)
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()

@@ -15,7 +15,6 @@ that run a command inside their own process keep their process."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Callable, NoReturn
@@ -47,7 +46,8 @@ def leave(status: int | str | None) -> NoReturn:
     if isinstance(status, str):  # sys.exit("message"): the message on stderr, status 1
         print(status, file=sys.stderr)
         status = 1
-    logging.shutdown()
+    if "logging" in sys.modules:  # only a command that loaded it has handlers to flush (`generate` has not)
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
