@@ -4,6 +4,7 @@ sees on stdout, stderr, in files and in the exit status."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.common import run_cli
+from tests.fixtures.common import ROOT, run_cli
 
 
 def delivered(stderr: bytes, sink: str) -> tuple[int, int]:
@@ -137,3 +138,20 @@ def test_a_command_imports_only_the_heavy_modules_it_needs(tmp_path, command, al
     done = subprocess.run([sys.executable, "-c", probe], input=b"a\n", capture_output=True, timeout=60, cwd=tmp_path)
     loaded = done.stderr.strip().splitlines()[-1].decode()
     assert loaded == str(sorted(allowed)), done.stderr.decode()
+
+
+def test_a_run_from_a_program_with_threads_of_its_own_spawns_its_children(tmp_path):
+    """Forking with another thread alive could copy a held lock: the
+    supervisor spawns its children then, and hands them its rings and stats
+    (descriptors of unnamed memory) as they start."""
+    probe = ("import threading, time\n"
+             "from harness.cli.main import main\n"
+             "if __name__ == '__main__':\n"
+             "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+             f"    main(['run', '--lines', '50000', '--generators', '2', '--sink', 'null', '-q', '--results', {str(tmp_path)!r}])\n")
+    script = tmp_path / "threaded.py"
+    script.write_text(probe)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr.decode()
+    assert delivered(done.stderr, "null") == (50_000, 0)
