@@ -56,13 +56,23 @@ class Segment:
     @classmethod
     def create(cls, size: int, label: str) -> Segment:
         """A new zeroed segment of `size` bytes; `label` names it in /proc/PID/maps ("/memfd:LABEL")."""
-        fd = os.memfd_create(label, os.MFD_CLOEXEC)
-        os.ftruncate(fd, size)
-        return cls(fd, size)
+        return cls._owning(os.memfd_create(label, os.MFD_CLOEXEC), size, grow=True)
 
     @classmethod
     def attach(cls, ref: Ref) -> Segment:
-        return cls(os.dup(ref.fd), ref.size)
+        return cls._owning(os.dup(ref.fd), ref.size)
+
+    @classmethod
+    def _owning(cls, fd: int, size: int, grow: bool = False) -> Segment:
+        """A segment holding `fd`, which is closed if it cannot be mapped
+        (a run that fails to start leaves no descriptor in its caller)."""
+        try:
+            if grow:
+                os.ftruncate(fd, size)
+            return cls(fd, size)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def close(self) -> None:
         """Unmap. Fails (BufferError) while a view into `buf` is still alive."""
