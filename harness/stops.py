@@ -4,10 +4,16 @@ The signals are unblocked as well as handled: a process inherits its
 launcher's signal mask, and some launchers block them (a Ray worker blocks
 SIGINT, so a shard's run could not be stopped; multiprocessing's resource
 tracker, which runs once started, happens to unblock them, and hid that
-while the runs had one)."""
+while the runs had one).
+
+A child forked inside the block inherits the handler; it ignores the
+signals there until it sets its own (harness/run/child.py ignores them: a
+signal sent to the whole process group, by timeout(1) or systemd, reaches
+the parent too, and the parent decides how its children stop)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Any, Callable
@@ -24,6 +30,7 @@ class StopSignals:
         self.on_signal, self.count = on_signal, 0
         self.previous: dict[int, Any] = {}
         self.mask: set[int] | None = None
+        self.owner = os.getpid()
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -33,6 +40,8 @@ class StopSignals:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.owner:
+            return
         self.count += 1
         self.on_signal(self.count)
 

@@ -187,10 +187,16 @@ def test_the_broker_killed_mid_run_ends_the_run_with_every_line_counted(tmp_path
     run.assert_nothing_left()
 
 
+@pytest.mark.parametrize("group", [False, True], ids=["to the supervisor", "to its process group"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_sigterm_and_sighup_drain_like_ctrl_c(tmp_path, sig):
-    run = Watched(tmp_path, *PACED, "--sink", "null")
-    run.process.send_signal(sig)
+def test_sigterm_and_sighup_drain_like_ctrl_c(tmp_path, sig, group):
+    """Sent to the whole group (timeout(1), systemd), the signal reaches
+    every child too: they leave the stopping to the supervisor."""
+    run = Watched(tmp_path, *PACED, "--sink", "null", session=group)
+    if group:
+        os.killpg(run.process.pid, sig)
+    else:
+        run.process.send_signal(sig)
     stderr = run.end(within=10)
     assert run.process.returncode == 0, stderr
     result = run.assert_every_line_counted()

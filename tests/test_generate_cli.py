@@ -105,6 +105,34 @@ def test_ctrl_c_with_processes_writes_whole_lines_and_counts_them(tmp_path, cloc
         PARSERS["apache"](line)
 
 
+# How a user's tools stop an endless generate other than by Ctrl-C.
+STOPS = {
+    "SIGTERM to its process group": (signal.SIGTERM, ()),  # timeout(1), systemd: the workers get it too
+    "SIGHUP to its process group": (signal.SIGHUP, ()),  # the terminal closed
+    "Ctrl-C with SIGINT blocked by its launcher": (signal.SIGINT, (signal.SIGINT,)),
+}
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_sigterm_sighup_and_a_blocked_ctrl_c_end_it_as_ctrl_c_does(tmp_path, generating, stop, processes):
+    """Whole lines, counted in the summary, status 0; nothing left running."""
+    out = tmp_path / "out.log"
+    sig, blocked = STOPS[stop]
+    process = generating("-i", "0", "-P", processes, "-o", str(out), stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked))
+    time.sleep(2.0)
+    workers = children(process.pid)
+    os.killpg(process.pid, sig)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert len(workers) == (0 if processes == "1" else 2) and not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    data = out.read_bytes()
+    lines = data.count(b"\n")
+    assert data.endswith(b"\n") and lines > 10_000
+    assert f"{lines:,} lines".encode() in stderr, stderr
+
+
 def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path, generating):
     out = tmp_path / "out.log"
     process, workers = endless_with_two_workers(generating, out)

@@ -15,6 +15,7 @@ from generators.spec import fresh_seed
 from harness.errors import RunFailed, UserError
 from harness.options import number, words
 from harness.report.progress import Progress, summary_line
+from harness.stops import StopSignals
 
 DEFAULT_LINES = 1000
 
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(enabled=not args.quiet)
     started = time.monotonic()
     try:
-        output.run(progress.update)
+        with StopSignals(interrupt):
+            output.run(progress.update)
     except WriteFailed as failed:
         raise RunFailed(f"cannot write {args.output or 'stdout'}: {failed} (wrote {output.lines:,} whole lines)") from None
     finally:
@@ -84,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
         print(summary_line("generate", output.lines, dict(output.bad), time.monotonic() - started,
                            output.startup, seed), file=sys.stderr)
     return 0
+
+
+def interrupt(count: int) -> None:
+    """SIGTERM and SIGHUP (timeout(1), systemd, a closed terminal) end the
+    output as Ctrl-C does: whole lines, counted in the summary. Ctrl-C too,
+    when a launcher has blocked it."""
+    raise KeyboardInterrupt
 
 
 def check_spec(spec) -> None:

@@ -1,6 +1,8 @@
-"""What every child process does first and last: ignore Ctrl-C (the
-supervisor decides how to stop), die with the supervisor, and report how it
-ended over its pipe, with the error if it failed."""
+"""What every child process does first and last: ignore Ctrl-C, SIGTERM
+and SIGHUP (sent to the whole process group, by a terminal, timeout(1) or
+systemd, they reach the parent too, and the parent decides how its children
+stop: a child killed mid-batch would tear a line), die with the supervisor,
+and report how it ended over its pipe, with the error if it failed."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from harness.allocator import keep_freed_memory
+from harness.stops import SIGNALS
 
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
@@ -34,7 +37,8 @@ def settle_in(name: str) -> None:
 
 def run_child(report: Connection, role: Callable[..., Any], *args: Any) -> None:
     """Entry point of every child: `role(*args)` returns the payload sent back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     settle_in(multiprocessing.current_process().name)
     keep_freed_memory()
     try:
