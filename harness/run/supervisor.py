@@ -354,13 +354,11 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
 
 
 def _reap(children, abort) -> None:
-    """Every child ends with the run: joined, else terminated, else killed."""
+    """Every child ends with the run: joined, else killed (children ignore
+    SIGTERM: harness/run/child.py)."""
     for process, _ in children.values():
         process.join(JOIN_SECONDS if not abort.is_set() else 1.0)
     for process, _ in children.values():
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
         if process.is_alive():
             process.kill()
             process.join(2.0)

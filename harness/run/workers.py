@@ -130,7 +130,7 @@ class Together:
     def _end(self, workers: list[tuple[Any, Any]], shared: Shared) -> None:
         for receive, process in workers:
             process.join(JOIN_SECONDS if shared.state == RUNNING else 1.0)
-            if process.is_alive():  # stuck waiting for the turn of a worker that died
-                process.terminate()
+            if process.is_alive():  # stuck on the turn's lock, which a killed worker held: only SIGKILL ends it
+                process.kill()
                 process.join(JOIN_SECONDS)
             receive.close()
