@@ -133,6 +133,27 @@ def test_sigterm_sighup_and_a_blocked_ctrl_c_end_it_as_ctrl_c_does(tmp_path, gen
     assert f"{lines:,} lines".encode() in stderr, stderr
 
 
+def test_a_stop_while_the_workers_start_ends_at_once_with_whole_lines(tmp_path, generating):
+    """SIGTERM to the group while the 64th worker is still being forked:
+    the workers already started stop too, at once, not after a join each
+    (at least four have started: that took 20 s or more)."""
+    out = tmp_path / "out.log"
+    process = generating("-i", "0", "-P", "64", "-o", str(out), stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(children(process.pid)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(children(process.pid)) < 64, "every worker had started: the stop came too late to test anything"
+    began = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - began < 10, stderr  # it took 5 s per worker started
+    assert process.returncode == 0, stderr
+    data = out.read_bytes()
+    lines = data.count(b"\n")
+    assert data.endswith(b"\n") or not data
+    assert f"{lines:,} lines".encode() in stderr, stderr
+
+
 def test_a_killed_worker_fails_the_run_in_one_line_and_the_file_keeps_whole_lines(tmp_path, generating):
     out = tmp_path / "out.log"
     process, workers = endless_with_two_workers(generating, out)

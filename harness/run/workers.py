@@ -92,18 +92,19 @@ class Together:
         context = mp.get_context("fork")
         gc.freeze()  # the workers' collector then leaves the inherited pools' pages unshared
         workers: list[tuple[Any, Any]] = []
+        waiting: dict[Any, Any] = {}  # the workers that have not reported yet
         try:
-            for rank in range(self.processes):
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                          args=(send, worker, factory, self.goal, shared, self.turn, fd, self.truth))
-                process.start()
-                send.close()
-                workers.append((receive, process))
-            waiting = dict(workers)
             try:
+                for rank in range(self.processes):
+                    receive, send = context.Pipe(duplex=False)
+                    process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
+                                              args=(send, worker, factory, self.goal, shared, self.turn, fd, self.truth))
+                    process.start()
+                    send.close()
+                    workers.append((receive, process))
+                    waiting[receive] = process
                 self._watch(waiting, shared, progress)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # also while the workers start: those started stop with the rest
                 shared.state = STOP  # each worker stops within WAIT_SLICE and reports
                 self._watch(waiting, shared, progress)
         finally:
