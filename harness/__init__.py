@@ -13,6 +13,6 @@ and the ground, which sinks may import too: errors.py (the user-error type),
 options.py (flag types), aws.py (boto3 clients and AWS errors, shared by the S3
 source and the S3/Kinesis sinks), allocator.py (glibc malloc's settings for a
 command's processes), stops.py (Ctrl-C, SIGTERM and SIGHUP as requests to
-stop, for the supervisor and the cluster's coordinator)."""
+stop, for the supervisor, `generate` and the cluster's coordinator)."""
 
 __version__ = "0.1.0"

@@ -94,19 +94,18 @@ class Together:
         workers: list[tuple[Any, Any]] = []
         waiting: dict[Any, Any] = {}  # the workers that have not reported yet
         try:
-            try:
-                for rank in range(self.processes):
-                    receive, send = context.Pipe(duplex=False)
-                    process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
-                                              args=(send, worker, factory, self.goal, shared, self.turn, fd, self.truth))
-                    process.start()
-                    send.close()
-                    workers.append((receive, process))
-                    waiting[receive] = process
-                self._watch(waiting, shared, progress)
-            except KeyboardInterrupt:  # also while the workers start: those started stop with the rest
-                shared.state = STOP  # each worker stops within WAIT_SLICE and reports
-                self._watch(waiting, shared, progress)
+            for rank in range(self.processes):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=run_child, name=f"generator-{rank}", daemon=True,
+                                          args=(send, worker, factory, self.goal, shared, self.turn, fd, self.truth))
+                process.start()
+                send.close()
+                workers.append((receive, process))
+                waiting[receive] = process
+            self._watch(waiting, shared, progress)
+        except KeyboardInterrupt:  # also while the workers start: those started stop with the rest
+            shared.state = STOP  # each worker stops within WAIT_SLICE and reports
+            self._watch(waiting, shared, progress)
         finally:
             gc.unfreeze()
             self._end(workers, shared)  # nobody writes any more
