@@ -13,6 +13,7 @@ import pytest
 
 from generators import FORMATS
 from tests.fixtures.common import ROOT, run_cli
+from tests.fixtures.processes import blocking
 from tests.strict import PARSERS
 
 
@@ -120,7 +121,7 @@ def test_sigterm_sighup_and_a_blocked_ctrl_c_end_it_as_ctrl_c_does(tmp_path, gen
     out = tmp_path / "out.log"
     sig, blocked = STOPS[stop]
     process = generating("-i", "0", "-P", processes, "-o", str(out), stderr=subprocess.PIPE, start_new_session=True,
-                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked))
+                         preexec_fn=blocking(blocked))
     time.sleep(2.0)
     workers = children(process.pid)
     os.killpg(process.pid, sig)
