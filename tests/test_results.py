@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,15 @@ def test_host_facts_name_librdkafka_only_for_kafka_runs_without_importing_conflu
             "print('confluent_kafka' in sys.modules, 'librdkafka' in h, k.get('librdkafka'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.split() == ["False", "False", confluent_kafka.libversion()[0]], done.stderr
+
+
+def test_a_result_start_reads_as_utc_whatever_the_local_zone():
+    """A merge lines shards up by each result's start: on a host outside UTC
+    the stamp used to be read as local time, hours off."""
+    code = ("from harness.report.merge import _start; "
+            "print(_start({'started': '2026-05-01T10:00:07.250Z', 'shards': [{'start_at': None}]}))")
+    expected = dt.datetime(2026, 5, 1, 10, 0, 7, 250000, tzinfo=dt.timezone.utc).timestamp()
+    for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env={**os.environ, "TZ": zone})
+        assert float(done.stdout) == expected, (zone, done.stderr)

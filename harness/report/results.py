@@ -377,7 +377,10 @@ def _utc(moment: dt.datetime) -> str:
 
 
 def _parse_utc(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    """A time written by _utc, as an aware datetime: its timestamp() is right
+    in any local zone (strptime's naive one was read as local time), and
+    fromisoformat needs none of the 3 ms strptime's first call costs."""
+    return dt.datetime.fromisoformat(text)
 
 
 def checkout_commit() -> dict:
