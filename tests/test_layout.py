@@ -14,13 +14,13 @@ PACKAGES = ("harness", "generators", "sinks")
 # starts for a run (the embedded broker).
 SINK_MAY_IMPORT = ("harness.errors", "harness.options", "harness.extras", "harness.aws", "harness.servers")
 # Calls that start a process of the run (servers/ start external servers with
-# subprocess, which is their job; results ask git for the commit).
+# subprocess, which is their job; report/checkout asks git for the commit).
 STARTS_PROCESSES = ("Process", "fork", "Pool", "ProcessPoolExecutor", "forkserver")
 # Who may start other programs with subprocess, and why: servers/ run external
 # servers; cluster/ runs each shard as a `logstorm run --shard` subprocess
 # inside a Ray actor (so the run's processes stay outside Ray's workers);
-# report/results asks git for the commit.
-SUBPROCESS_ALLOWED = ("harness.servers", "harness.cluster", "harness.report.results")
+# report/checkout asks git for the commit.
+SUBPROCESS_ALLOWED = ("harness.servers", "harness.cluster", "harness.report.checkout")
 
 
 def _modules() -> dict[str, Path]:

@@ -260,3 +260,24 @@ def test_a_result_start_reads_as_utc_whatever_the_local_zone():
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
                               env={**os.environ, "TZ": zone})
         assert float(done.stdout) == expected, (zone, done.stderr)
+
+
+def test_a_checkout_names_its_commit_and_whether_tracked_files_changed(tmp_path):
+    """From a clone: clean, then a change under results/ (data: still clean),
+    then a change to a tracked source file (dirty)."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True, timeout=120)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+    code = "from harness.report.checkout import checkout_commit; print(checkout_commit())"
+
+    def asked() -> str:
+        done = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(clone)})
+        return done.stdout.strip() or done.stderr
+
+    assert asked() == str({"commit": head, "dirty": False})
+    (clone / "results" / "baselines" / "ci.json").write_text("{}")
+    assert asked() == str({"commit": head, "dirty": False})
+    with (clone / "README.md").open("a") as readme:
+        readme.write("\nchanged\n")
+    assert asked() == str({"commit": head, "dirty": True})

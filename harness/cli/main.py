@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
 
 def version_line() -> str:
     """`logstorm 0.1.0`, and from a git checkout the commit it runs."""
-    from harness.report.results import checkout_commit
+    from harness.report.checkout import checkout_commit
 
     found = checkout_commit()
     if not found:

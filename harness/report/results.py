@@ -36,7 +36,6 @@ import hashlib
 import math
 import os
 import re
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +44,7 @@ import orjson
 
 from harness import __version__
 from harness.errors import UserError
+from harness.report.checkout import checkout_commit
 from harness.report.histogram import Histogram
 from harness.report.hostinfo import host
 
@@ -382,22 +382,3 @@ def _parse_utc(text: str) -> dt.datetime:
     fromisoformat needs none of the 3 ms strptime's first call costs."""
     return dt.datetime.fromisoformat(text)
 
-
-def checkout_commit() -> dict:
-    """{"commit", "dirty"} when logstorm runs from a git checkout (results/ is data: not dirty), else {}."""
-    folder = Path(__file__).resolve().parent
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    # An installed copy may sit inside some unrelated repository: only a
-    # checkout that tracks this very file tells logstorm's commit.
-    head = git("rev-parse", "HEAD")
-    if not head or not git("ls-files", "--error-unmatch", "__init__.py"):
-        return {}
-    status = git("status", "--porcelain", "--untracked-files=no", "--", ":(top,exclude)results")
-    return {"commit": head, "dirty": bool(status)} if status is not None else {"commit": head}
