@@ -155,3 +155,22 @@ def test_a_run_from_a_program_with_threads_of_its_own_spawns_its_children(tmp_pa
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr.decode()
     assert delivered(done.stderr, "null") == (50_000, 0)
+
+
+@pytest.mark.parametrize("lives, method", [(0.01, "fork"), (2.0, "spawn")])
+def test_a_native_thread_on_its_way_out_does_not_make_the_run_spawn(lives, method):
+    """A library's thread (librdkafka's, after the Kafka check) that ends
+    just as the run starts its children leaves the run forking; one that
+    lives on makes it spawn. The thread is libc's usleep, started natively
+    (Python's threading does not know of it), in a fresh interpreter: the
+    suite's own has threads of its plugins."""
+    probe = ("import ctypes\n"
+             "import harness.cli.main  # as every command does first: numpy's BLAS then starts no threads\n"
+             "from harness.run.supervisor import _start_method\n"
+             "libc = ctypes.CDLL(None)\n"
+             "thread = ctypes.c_ulong()\n"
+             f"assert libc.pthread_create(ctypes.byref(thread), None, libc.usleep, ctypes.c_void_p({int(lives * 1e6)})) == 0\n"
+             "print(_start_method())\n"
+             "libc.pthread_join(thread, None)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.strip() == method, done.stderr
