@@ -179,11 +179,22 @@ def _consumer_logger(logger: logging.Logger) -> logging.Logger:
 
 
 def _assign_all(consumer, topic: str, deadline: float) -> None:
-    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+    """Assign every partition of `topic`, from its beginning, once the cluster
+    names them; TimeoutError at `deadline`. A metadata request that times out
+    or loses its connection is asked again, as a topic not there yet is: the
+    first connection to a broker on a loaded machine can take longer than a
+    short deadline (the e2e observer's half second raised _TIMED_OUT out of
+    its run in CI)."""
+    from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
     while True:
-        metadata = consumer.list_topics(topic, timeout=max(0.1, deadline - time.monotonic()))
-        found = metadata.topics.get(topic)
+        try:
+            metadata = consumer.list_topics(topic, timeout=max(0.1, deadline - time.monotonic()))
+        except KafkaException as error:
+            if error.args[0].code() not in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
+                raise
+            metadata = None
+        found = None if metadata is None else metadata.topics.get(topic)
         if found is not None and found.error is None and found.partitions:
             consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(found.partitions)])
             return

@@ -361,3 +361,30 @@ def test_the_side_by_side_benchmark_measures_every_command_and_counts_every_line
         assert re.search(rf"{re.escape(row)}[^\n]* [\d,]+ lines/s +[\d.]+x kcat", result.stdout), result.stdout
     assert "not measured" not in result.stdout
     assert re.search(r"generation: run --sink null -g 2 [\d,]+ lines/s, generate -P 2 [\d,]+ lines/s", result.stdout)
+
+
+def test_e2e_consumer_waits_out_a_broker_slow_to_answer(tmp_path):
+    """A broker that takes longer than a metadata request's timeout to
+    answer (here: one that accepts connections and never answers) keeps the
+    e2e consumer asking until the run stops it; it used to raise _TIMED_OUT
+    out of the observer half a second in."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        options = make("--broker", f"127.0.0.1:{silent.getsockname()[1]}", "--topic", "t")
+        raised, stop = [], threading.Event()
+
+        def observe() -> None:
+            try:
+                e2e_consumer(options, stop, lambda latencies: None, since=0)
+            except Exception as error:  # noqa: BLE001 - what the observer would have died of
+                raised.append(error)
+
+        reader = threading.Thread(target=observe)
+        reader.start()
+        time.sleep(2.0)  # four of the observer's half-second metadata deadlines
+        stop.set()
+        reader.join(30)
+    assert not reader.is_alive() and raised == []
