@@ -22,7 +22,7 @@ def checkout_commit() -> dict:
     except (OSError, subprocess.SubprocessError):
         return {}
     lines = done.stdout.splitlines() if done.returncode == 0 else []
-    head = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), "(initial)")
-    if head == "(initial)":
+    head = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+    if head in (None, "(initial)"):  # git failed, or the repository has no commit yet
         return {}
     return {"commit": head, "dirty": any(not line.startswith("#") for line in lines)}
