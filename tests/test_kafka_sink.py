@@ -363,6 +363,15 @@ def test_the_side_by_side_benchmark_measures_every_command_and_counts_every_line
     assert re.search(r"generation: run --sink null -g 2 [\d,]+ lines/s, generate -P 2 [\d,]+ lines/s", result.stdout)
 
 
+def test_the_side_by_side_benchmark_measures_generation_alone_when_asked():
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "side_by_side.py"), "--lines", "3000",
+                             "--repeat", "2", "--only", "generation"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "kcat" not in result.stdout
+    assert re.search(r"generation: run --sink null -g 2 [\d,]+ lines/s, generate -P 2 [\d,]+ lines/s: "
+                     r"[\d.]+x \(medians [\d.]+x\)", result.stdout), result.stdout
+
+
 def test_e2e_consumer_waits_out_a_broker_slow_to_answer(tmp_path):
     """A broker that takes longer than a metadata request's timeout to
     answer (here: one that accepts connections and never answers) keeps the
