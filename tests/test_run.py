@@ -107,23 +107,24 @@ def test_plan_prints_the_processes_and_rings():
     assert "generator-0" in text and "generator-1" in text and "producer-null-1" in text and "metrics" in text
 
 
-HEAVY = ("numpy", "confluent_kafka", "boto3", "botocore", "rich", "redis", "nats", "ray", "pika", "paho", "multiprocessing")
+HEAVY = ("numpy", "confluent_kafka", "boto3", "botocore", "rich", "redis", "nats", "ray", "pika", "paho", "multiprocessing",
+         "logging")
 # What each command may load of the heavy modules (each costs tens to
 # hundreds of milliseconds of start-up, multiprocessing a tenth of
-# `generate`'s): only what its work needs.
+# `generate`'s, logging 3 ms): only what its work needs.
 NEEDS = [
     (("logstorm", "--help"), ()),
     (("logstorm", "compare", "--help"), ()),
     (("logstorm", "merge", "--help"), ()),
     (("logstorm", "broker", "--kind", "apache", "--fetch"), ()),  # .ci/run calls it before the pip install
     (("logstorm", "profiles"), ("numpy",)),
-    (("logstorm", "plan", "smoke"), ("numpy",)),
+    (("logstorm", "plan", "smoke"), ("logging", "numpy")),  # smoke's Kafka sink logs librdkafka's lines
     (("generate", "-i", "10"), ("numpy",)),  # one process: it starts none
     (("generate", "-i", "10", "-P", "2"), ("multiprocessing", "numpy")),
     (("stream", "stdout", "-q"), ("multiprocessing", "numpy")),
     (("logstorm", "run", "--lines", "10", "--sink", "null", "-q", "--results", "RESULTS"), ("multiprocessing", "numpy")),
     # Kafka through the batch producer (ctypes on the wheel's librdkafka), embedded broker included:
-    (("logstorm", "run", "--lines", "10", "--sink", "kafka", "-q", "--results", "RESULTS"), ("multiprocessing", "numpy")),
+    (("logstorm", "run", "--lines", "10", "--sink", "kafka", "-q", "--results", "RESULTS"), ("logging", "multiprocessing", "numpy")),
 ]
 
 

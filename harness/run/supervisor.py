@@ -36,7 +36,6 @@ from harness.run.generator import Outlet, generator_role, reader_role
 from harness.run.metrics import Layout, Totals, metrics_role, span, totals
 from harness.run.observer import observer_role
 from harness.run.preamble import with_preamble
-from harness.run.read_back import LONGEST_AFTER, check_read_back, read_back_role
 from harness.run.producer import producer_role
 from harness.transport.ring import Ring
 from harness.run.spec import RunSpec, SinkTarget
@@ -88,6 +87,11 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
     with ExitStack() as resources:
         spec = replace(spec, sinks=tuple(_ready_target(with_preamble(target, spec.source), resources) for target in spec.sinks))
         if spec.read_back is not None:
+            # Here and below, not at the top: the read-back and its readers
+            # (logging among them) cost every run's start 6-12 ms of imports,
+            # for the few runs that read back.
+            from harness.run.read_back import check_read_back
+
             check_read_back(spec.read_back)
         context = mp.get_context(_start_method())
         rings = [Ring.create(spec.ring_bytes, context) for _ in topology.rings]
@@ -151,6 +155,8 @@ def supervise(spec: RunSpec, chunks: Iterable[bytes] | None = None) -> Outcome:
                 elif p.role == "observer":
                     start(p.name, observer_role, spec.sinks[p.sink], controls(p.slot), events["observers_done"])
                 elif p.role == "read-back":
+                    from harness.run.read_back import read_back_role
+
                     start(p.name, read_back_role, spec.read_back, controls(p.slot), layout.sources, events["observers_done"])
                 elif p.role == "metrics":
                     start(p.name, metrics_role, board.handle, layout, controls(None), events["metrics_done"])
@@ -357,6 +363,8 @@ def _watch(watch: Watch, spec: RunSpec, events, start_at, reader, reader_result:
             process.join(grace)
     if "read-back" in children:
         events["observers_done"].set()  # sending has ended: the read-back waits for the rest, then reports
+        from harness.run.read_back import LONGEST_AFTER
+
         process, deadline = children["read-back"][0], time.monotonic() + LONGEST_AFTER + spec.read_back.quiet + JOIN_SECONDS
         while process.is_alive() and not events["abort"].is_set() and time.monotonic() < deadline:
             process.join(WAIT_SLICE)
