@@ -381,4 +381,3 @@ def _parse_utc(text: str) -> dt.datetime:
     in any local zone (strptime's naive one was read as local time), and
     fromisoformat needs none of the 3 ms strptime's first call costs."""
     return dt.datetime.fromisoformat(text)
-

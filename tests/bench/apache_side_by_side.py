@@ -88,7 +88,7 @@ def table(bench: ApacheBench, repeat: int, kind: str) -> None:
     print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each) into "
           f"{'Apache Kafka ' + apache_kafka.VERSION if kind == 'apache' else 'Tansu (embedded)'}, best of {repeat}, "
           "lz4, acks=all, a fresh broker each, counted back")
-    best, _ = in_turns(bench, bench.commands(), repeat)
+    best, _ = in_turns(bench.once, bench.commands(), repeat)
     references = [best[name][0] for name in (KCAT, PERF_TEST) if isinstance(best.get(name), tuple)]
     faster = max(references, default=0.0)
     for name, result in best.items():

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -122,24 +122,22 @@ class Bench:
                               env=self.kcat_env, capture_output=True, timeout=600)
         return len(done.stdout)
 
-    def generation(self, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Lines/s of `run --sink null -g 2` and of `generate -P 2 > /dev/null`,
-        taking turns: (best of each, median of each)."""
-        def timed(command: list[str]) -> float:
-            started = time.perf_counter()
-            subprocess.run(command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            return self.lines / (time.perf_counter() - started)
-
+    def generation(self, repeat: int) -> tuple[dict[str, tuple[float, float] | str], dict[str, float]]:
+        """`run --sink null -g 2` and `generate -P 2 > /dev/null` of the same
+        lines, taking turns: in_turns' best and median of each."""
         n = str(self.lines)
-        commands = (self.logstorm("run", "--lines", n, "--generators", "2", "--sink", "null", "--seed", str(SEED), "-q",
-                                  "--results", "/tmp/logstorm-bench-results"),
-                    self.logstorm("generate", "-i", n, "-P", "2", "-s", str(SEED)))
-        rates: tuple[list[float], list[float]] = ([], [])
-        for _ in range(repeat):
-            for command, measured in zip(commands, rates):
-                measured.append(timed(command))
-        run, generate = rates
-        return (max(run), max(generate)), (statistics.median(run), statistics.median(generate))
+        commands = {"run": self.logstorm("run", "--lines", n, "--generators", "2", "--sink", "null", "--seed", str(SEED),
+                                         "-q", "--results", "/tmp/logstorm-bench-results"),
+                    "generate": self.logstorm("generate", "-i", n, "-P", "2", "-s", str(SEED))}
+        return in_turns(self.alone, commands, repeat)
+
+    def alone(self, name: str, command: list[str]) -> tuple[float, float]:
+        """(lines/s, CPU seconds per million lines) of a command that needs no broker."""
+        before = _children_cpu()
+        started = time.perf_counter()
+        subprocess.run(command, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        seconds = time.perf_counter() - started
+        return self.lines / seconds, (_children_cpu() - before) / self.lines * 1e6
 
 
 def _children_cpu() -> float:
@@ -164,13 +162,16 @@ def python_loop(bootstrap: str, path: str) -> None:
         raise SystemExit("python loop: not everything was delivered")
 
 
-def in_turns(bench: Bench, commands: dict, repeat: int) -> tuple[dict[str, tuple[float, float] | str], dict[str, float]]:
-    """Each command `repeat` times, the commands taking turns: the best run
-    of each (or why none was measured) and the median lines/s of each."""
+def in_turns(measure: Callable[[str, Any], tuple[float, float] | str], commands: dict,
+             repeat: int) -> tuple[dict[str, tuple[float, float] | str], dict[str, float]]:
+    """Each command `repeat` times, the commands taking turns, each run
+    measured by `measure(name, command)` (Bench.once: on a fresh broker):
+    the best run of each (or why none was measured) and the median lines/s
+    of each."""
     runs: dict[str, list[tuple[float, float] | str]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, make in commands.items():
-            runs[name].append(bench.once(name, make))
+            runs[name].append(measure(name, make))
     best: dict[str, tuple[float, float] | str] = {}
     medians: dict[str, float] = {}
     for name, tries in runs.items():
@@ -189,7 +190,7 @@ def table(bench: Bench, repeat: int, only: list[str]) -> None:
     print(f"\n{bench.lines:,} lines ({bench.file.stat().st_size / bench.lines:.0f} bytes each), best of {repeat} "
           "(commands taking turns), lz4, acks=all, a fresh broker each, counted back")
     commands = {name: make for name, make in bench.commands().items() if not only or any(part in name for part in only)}
-    best, medians = in_turns(bench, commands, repeat)
+    best, medians = in_turns(bench.once, commands, repeat)
     kcat, kcat_median = best.get("kcat -P -l -z lz4"), medians.get("kcat -P -l -z lz4")
     for name, rate in best.items():
         if isinstance(rate, str):
@@ -200,9 +201,10 @@ def table(bench: Bench, repeat: int, only: list[str]) -> None:
         print(f"  {name:32} {rate[0]:>12,.0f} lines/s  {ratio:11} {median:16} {rate[1]:5.2f} CPU s per 1M lines")
     if only and not any(part in GENERATION for part in only):
         return
-    (run, generate), (run_median, generate_median) = bench.generation(repeat)
+    best, medians = bench.generation(repeat)
+    run, generate = best["run"][0], best["generate"][0]
     print(f"  {GENERATION}: run --sink null -g 2 {run:,.0f} lines/s, generate -P 2 {generate:,.0f} lines/s: "
-          f"{run / generate:.2f}x (medians {run_median / generate_median:.2f}x)")
+          f"{run / generate:.2f}x (medians {medians['run'] / medians['generate']:.2f}x)")
 
 
 def main() -> int:
