@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 import pickle
 import random
+import resource
 import subprocess
 import sys
 import threading
@@ -166,6 +167,19 @@ def test_an_empty_ring_blocks_the_reader_until_the_writer_writes(ring_of):
     ring.write(b"line\n", 1, 1.5, 7)
     reader.join(30)
     assert got == [RingBatch(b"line\n", 1, 1.5, 7)]
+
+
+def test_looking_into_an_empty_or_full_ring_without_waiting_does_not_give_up_the_core(ring_of):
+    """A producer looks into each of its rings for a batch before it sleeps;
+    each look that made the process sleep (a system call that timed out at
+    once) took the core from a busy generator: 5,000 times in a 5M-line run."""
+    empty, full = ring_of(1024), ring_of(1024)
+    assert full.write(b"x" * 900, 1, 0.0, 0)
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+    for _ in range(1000):
+        assert empty.borrow(timeout=0) is None
+        assert not full.write(b"y" * 900, 1, 0.0, 1, timeout=0)
+    assert resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - before < 50
 
 
 def test_end_of_stream_comes_after_the_last_batch_and_stays(ring_of):
