@@ -48,6 +48,29 @@ def test_run_to_files_holds_exactly_the_generated_lines(tmp_path):
     assert len(names) >= 4 and not any(":" in n for n in names)
 
 
+def test_a_run_with_the_smallest_rings_cuts_its_batches_to_fit_them(tmp_path):
+    reference = run_cli("generate", "-i", "30000", "-s", "5", "-q")
+    result = run_cli("run", "--lines", "30000", "--seed", "5", "--ring-mib", "0.0625",
+                     "--sink", "file", "--path", str(tmp_path / "out"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert delivered(result.stderr, "filesystem") == (30_000, 0)
+    assert file_lines(tmp_path / "out") == reference.stdout.splitlines(keepends=True)
+
+
+def test_a_batch_is_cut_into_pieces_of_whole_lines_that_fit_a_ring_record():
+    from harness.run.generator import pieces
+
+    lines = [b"x" * n + b"\n" for n in (10, 50, 3, 90, 20)]
+    data = b"".join(lines)
+    assert pieces(data, 5, 100, len(data)) == [(0, len(data), 5)]
+    assert [count for _, _, count in pieces(data, 5, 2, len(data))] == [2, 2, 1]
+    cut = pieces(data, 5, 100, 100)
+    assert [data[a:b] for a, b, _ in cut] == [b"".join(lines[:3]), lines[3], lines[4]]
+    assert [count for _, _, count in cut] == [3, 1, 1]
+    with pytest.raises(ValueError, match="a line of 91 bytes does not fit .*--ring-mib"):
+        pieces(data, 5, 100, 80)
+
+
 def test_stream_passes_bytes_through_untouched(tmp_path):
     data = b"ok line\n\xff\xfe broken utf-8 \xc3\x28\nno newline at the end"
     result = run_cli("stream", "stdout", "-q", input=data)

@@ -42,6 +42,7 @@ class Fanout:
         self.piece_lines = piece_lines
         self.records = 0
         self.rings = {(o.sink, o.producer): (Ring.attach(o.ring), o.doorbell) for o in outlets}
+        self.largest = min(ring.largest for ring, _ in self.rings.values())
         self.producers = [1 + max(p for s, p in self.rings if s == sink) for sink in range(1 + max(s for s, _ in self.rings))]
         self.controls = controls
         self.board = StatsBoard.attach(controls.board)
@@ -83,7 +84,7 @@ class Fanout:
         for kind, count in (bad or {}).items():
             slot.add("bad", count)
             slot.add(f"bad_{kind}", count)
-        for start, end, count in pieces(data, lines, self.piece_lines):
+        for start, end, count in pieces(data, lines, self.piece_lines, self.largest):
             piece = data if count == lines else memoryview(data)[start:end]
             for sink, producers in enumerate(self.producers):
                 ring, doorbell = self.rings[(sink, self.records % producers)]
@@ -114,15 +115,27 @@ def count_lines(data: bytes) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == NEWLINE))
 
 
-def pieces(data: bytes, lines: int, most: int) -> list[tuple[int, int, int]]:
-    """(start, end, line count) of consecutive runs of at most `most` lines."""
-    if lines <= most:
+def pieces(data: bytes, lines: int, most: int, largest: int) -> list[tuple[int, int, int]]:
+    """(start, end, line count) of consecutive runs of at most `most` lines
+    and `largest` bytes (what a ring record holds); ValueError for a line
+    longer than that."""
+    if lines <= most and len(data) <= largest:
         return [(0, len(data), lines)]
-    ends = (np.flatnonzero(np.frombuffer(data, np.uint8) == NEWLINE)[most - 1::most] + 1).tolist()
-    if ends[-1] != len(data):
-        ends.append(len(data))
-    starts = [0, *ends[:-1]]
-    return [(a, b, min(most, lines - i * most)) for i, (a, b) in enumerate(zip(starts, ends))]
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == NEWLINE) + 1
+    if not len(ends):
+        ends = np.array([len(data)])
+    ends[-1] = len(data)  # bytes after the last newline go with the last line
+    out: list[tuple[int, int, int]] = []
+    first = start = 0
+    while first < len(ends):
+        stop = min(first + most, int(np.searchsorted(ends, start + largest, side="right")))
+        if stop == first:
+            raise ValueError(f"a line of {int(ends[first]) - start:,} bytes does not fit a ring record "
+                             f"(at most {largest:,}): give the run larger rings (--ring-mib)")
+        end = int(ends[stop - 1])
+        out.append((start, end, stop - first))
+        first, start = stop, end
+    return out
 
 
 def generator_role(source: LineSpec | LineFactory, claims: Claims, outlets: list[Outlet], controls: Controls,
