@@ -103,7 +103,7 @@ def add_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps (default UTC)")
     add_pacing(parser, short=False)
     add_line_identity(parser)
-    parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB", help="size of each ring (default 8 MiB)")
+    parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB", help="size of each ring (default 8 MiB); a batch larger than half a ring goes in pieces")
     add_sinks(parser, sink_names(argv))
 
 
