@@ -1,5 +1,11 @@
 """Log formats, found by name. Each lives in its own module and is imported
-only when asked for."""
+only when asked for.
+
+The records a line factory is built from (the world, the site, the template)
+are NamedTuples rather than frozen dataclasses: every command that generates
+creates their classes at its start, and a frozen dataclass costs about five
+times as much to create (0.5-1.2 ms each: it compiles six methods). As
+dataclasses, these seven took 4 ms of every start."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ device "K").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -81,8 +81,7 @@ SCANNERS = ("curl/8.11.1", "python-requests/2.32.3", "Go-http-client/1.1")
 CRAWLER_SHARE = 0.7  # of the bots; the rest are scanners
 
 
-@dataclass(frozen=True)
-class Monitor:
+class Monitor(NamedTuple):
     """A client inside the cluster that asks for one path at a fixed interval."""
 
     agent: str

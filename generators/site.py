@@ -16,7 +16,7 @@ PATCH, and DELETE rarest; HEAD comes from scripts and link checkers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,7 @@ WORDS = (
 )
 
 
-@dataclass(frozen=True)
-class RequestClass:
+class RequestClass(NamedTuple):
     """A kind of resource, with how its responses are distributed."""
 
     name: str
@@ -72,8 +71,7 @@ PROBES = ("/wp-login.php", "/.env", "/xmlrpc.php", "/admin/config.php", "/.git/c
 MONITOR_PATHS = ("/healthz", "/metrics")
 
 
-@dataclass(frozen=True)
-class Routes:
+class Routes(NamedTuple):
     methods: list[str]
     paths: list[str]
     queries: list[str]  # "" or "?a=b"

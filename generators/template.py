@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from itertools import repeat
 import re
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 FIELD = re.compile(r"\{([a-z_0-9]+)\}")
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     fields: tuple[str, ...]
     literals: tuple[bytes, ...]  # literals[i] precedes fields[i]; the last ends the line
 
@@ -41,8 +39,7 @@ class Template:
         return b"".join(out)
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A run of neighbouring fields drawn from one entity, with their literals."""
 
     entity: str

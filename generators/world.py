@@ -10,7 +10,7 @@ sizes tied to the kind of resource requested (generators/site.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,8 +52,7 @@ EXTERNAL_REFERERS = (
 USER_NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar")
 
 
-@dataclass(frozen=True)
-class World:
+class World(NamedTuple):
     """Everything a line can say, as Python values (formats encode them)."""
 
     seed: int
@@ -142,8 +141,7 @@ def _popularity(weights: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(cdf) + 1, dtype=np.int32), np.diff(ends, prepend=0, append=POPULARITY_TABLE))
 
 
-@dataclass(frozen=True)
-class Visitors:
+class Visitors(NamedTuple):
     ips: list[str]
     users: list[str]
     agents: list[str]
