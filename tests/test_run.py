@@ -57,6 +57,20 @@ def test_a_run_with_the_smallest_rings_cuts_its_batches_to_fit_them(tmp_path):
     assert file_lines(tmp_path / "out") == reference.stdout.splitlines(keepends=True)
 
 
+def test_stream_takes_ring_mib_for_a_line_longer_than_half_its_rings(tmp_path):
+    lines = [b"short\n", b"x" * 40_000 + b"\n", b"after\n"]
+    source = tmp_path / "long.log"
+    source.write_bytes(b"".join(lines))
+    small = run_cli("stream", "stdout", str(source), "--ring-mib", "0.0625", "-q")
+    assert small.returncode == 1
+    assert b"a line of 40,001 bytes does not fit a ring record (at most 32,736, half a ring): " \
+           b"give the command larger rings with --ring-mib" in small.stderr
+    assert re.search(rb"stdout: \d delivered, 0 failed, \d unsent", small.stderr), small.stderr
+    larger = run_cli("stream", "stdout", str(source), "--ring-mib", "1", "-q")
+    assert larger.returncode == 0, larger.stderr
+    assert larger.stdout == b"".join(lines)
+
+
 def test_a_batch_is_cut_into_pieces_of_whole_lines_that_fit_a_ring_record():
     from harness.run.generator import pieces
 

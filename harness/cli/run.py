@@ -24,7 +24,8 @@ from typing import Sequence
 
 from generators.spec import fresh_seed
 from harness.options import number, words
-from harness.cli.runflags import add_pacing, add_sharding, add_sinks, add_thresholds, report, report_thresholds, schedule_of, targets
+from harness.cli.runflags import (add_pacing, add_rings, add_sharding, add_sinks, add_thresholds, report, report_thresholds,
+                                  ring_bytes, schedule_of, targets)
 from harness.cli.runflags import add_line_identity, line_identity
 from harness.run.spec import RunSpec
 
@@ -103,7 +104,7 @@ def add_run_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
     parser.add_argument("--timezone", default="UTC", help="time zone of the timestamps (default UTC)")
     add_pacing(parser, short=False)
     add_line_identity(parser)
-    parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB", help="size of each ring (default 8 MiB); a batch larger than half a ring goes in pieces")
+    add_rings(parser)
     add_sinks(parser, sink_names(argv))
 
 
@@ -136,7 +137,7 @@ def spec_from_flags(args: argparse.Namespace) -> RunSpec:
         lines = min(lines, due) if lines else due
     spec = RunSpec(source=line_spec, sinks=targets(args, args.sink or [DEFAULT_SINK], args.producers), generators=args.generators,
                    lines=lines, duration=args.duration, rate=args.rate, schedule=schedule,
-                   ring_bytes=int(args.ring_mib * (1 << 20)), quiet=args.quiet, **line_identity(args, line_spec.format))
+                   ring_bytes=ring_bytes(args), quiet=args.quiet, **line_identity(args, line_spec.format))
     return spec
 
 

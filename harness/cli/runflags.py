@@ -26,6 +26,16 @@ def add_pacing(parser: argparse.ArgumentParser, short: bool) -> None:
                        help='cyclic rates: {"update_interval": S, "schedule": [r1, r2, ...]}; 0 = silence for that interval')
 
 
+def add_rings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ring-mib", type=number(float, 0.0625, 1024), default=8.0, metavar="MIB",
+                        help="size of each ring (default 8 MiB); a batch larger than half a ring goes in pieces, "
+                             "and a line must fit half a ring")
+
+
+def ring_bytes(args: argparse.Namespace) -> int:
+    return int(args.ring_mib * (1 << 20))
+
+
 def add_thresholds(parser: argparse.ArgumentParser) -> None:
     from harness.report.thresholds import parse_inline
 

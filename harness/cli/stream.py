@@ -15,7 +15,7 @@ from harness.errors import RunFailed
 from harness.options import number
 from harness.sources.files import InputError
 from harness.cli.replaying import add_replay, pacing
-from harness.cli.runflags import add_pacing, add_sinks, report, schedule_of, targets
+from harness.cli.runflags import add_pacing, add_rings, add_sinks, report, ring_bytes, schedule_of, targets
 
 
 EXAMPLES = """\
@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("-n", "--lines", type=number(int, 0), default=0, help="stop after this many lines (default: all)")
     parser.add_argument("-P", "--producers", type=number(int, 1, 64), default=1, help="producer processes (default 1)")
     parser.add_argument("--endpoint-url", default=None, help="AWS-compatible endpoint for s3:// inputs and the s3/kinesis sinks (default: AWS_ENDPOINT_URL)")
+    add_rings(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-second lines, only the summary")
     parser.add_argument("-p", "--position", default=None, help=argparse.SUPPRESS)  # old scripts pass it
     add_sinks(parser, sink_names(argv))
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     broken: list[InputError] = []
     schedule, start_at, chunks = pacing(args, schedule_of(args), until_broken(read_chunks(paths, args.endpoint_url), broken))
     spec = RunSpec(source=StreamInput(paths), sinks=targets(args, [args.sink], args.producers), lines=args.lines,
-                   rate=args.rate, schedule=schedule, quiet=args.quiet, start_at=start_at)
+                   rate=args.rate, schedule=schedule, quiet=args.quiet, start_at=start_at, ring_bytes=ring_bytes(args))
     outcome = supervise(spec, chunks)
     if broken:
         raise RunFailed(f"{broken[0]} (after reading {outcome.totals.generated:,} lines)")

@@ -131,7 +131,7 @@ def pieces(data: bytes, lines: int, most: int, largest: int) -> list[tuple[int, 
         stop = min(first + most, int(np.searchsorted(ends, start + largest, side="right")))
         if stop == first:
             raise ValueError(f"a line of {int(ends[first]) - start:,} bytes does not fit a ring record "
-                             f"(at most {largest:,}): give the run larger rings (--ring-mib)")
+                             f"(at most {largest:,}, half a ring): give the command larger rings with --ring-mib")
         end = int(ends[stop - 1])
         out.append((start, end, stop - first))
         first, start = stop, end
