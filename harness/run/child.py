@@ -10,11 +10,11 @@ import ctypes
 import multiprocessing
 import os
 import signal
-import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from harness.allocator import keep_freed_memory
+from harness.errors import describe
 from harness.stops import SIGNALS
 
 PR_SET_NAME = 15
@@ -43,9 +43,8 @@ def run_child(report: Connection, role: Callable[..., Any], *args: Any) -> None:
     keep_freed_memory()
     try:
         payload = role(*args)
-    except BaseException as error:  # reported, with where it happened, then exit non-zero
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        report.send(("error", f"{type(error).__name__}: {error} ({os.path.basename(where.filename)}:{where.lineno})"))
+    except BaseException as error:  # reported, then exit non-zero
+        report.send(("error", describe(error)))
         report.close()
         os._exit(1)
     report.send(("done", payload))

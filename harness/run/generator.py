@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
+from harness.errors import RunFailed
 from harness.run.controls import WAIT_SLICE, Controls
 from harness.load.pacing import Pacer
 from harness.report.truth import append_truth, as_sent
@@ -117,7 +118,7 @@ def count_lines(data: bytes) -> int:
 
 def pieces(data: bytes, lines: int, most: int, largest: int) -> list[tuple[int, int, int]]:
     """(start, end, line count) of consecutive runs of at most `most` lines
-    and `largest` bytes (what a ring record holds); ValueError for a line
+    and `largest` bytes (what a ring record holds); RunFailed for a line
     longer than that."""
     if lines <= most and len(data) <= largest:
         return [(0, len(data), lines)]
@@ -130,7 +131,7 @@ def pieces(data: bytes, lines: int, most: int, largest: int) -> list[tuple[int, 
     while first < len(ends):
         stop = min(first + most, int(np.searchsorted(ends, start + largest, side="right")))
         if stop == first:
-            raise ValueError(f"a line of {int(ends[first]) - start:,} bytes does not fit a ring record "
+            raise RunFailed(f"a line of {int(ends[first]) - start:,} bytes does not fit a ring record "
                              f"(at most {largest:,}, half a ring): give the command larger rings with --ring-mib")
         end = int(ends[stop - 1])
         out.append((start, end, stop - first))

@@ -28,6 +28,7 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable
 
 from generators.spec import LineSpec
+from harness.errors import describe
 from harness.run.accounting import account
 from harness.run.child import run_child
 from harness.run.controls import WAIT_SLICE, Controls
@@ -289,7 +290,7 @@ def _reader_thread(chunks: Iterable[bytes], limit: int, outlets: list[Outlet], c
     try:
         reader_role(chunks, limit, outlets, controls, piece_lines)
     except BaseException as error:  # reported by the supervisor like a child's error
-        result["error"] = f"{type(error).__name__}: {error}"
+        result["error"] = describe(error)
     result["done"] = True
 
 
