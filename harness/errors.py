@@ -1,6 +1,8 @@
 """Errors shown as one readable line: bad input (exit status 2) or a run
 that broke part-way (exit status 1)."""
 
+import os
+
 
 class UserError(Exception):
     """Bad input or an unusable target. The message names the culprit."""
@@ -21,7 +23,6 @@ def describe(error: BaseException) -> str:
     file and line it came from."""
     if isinstance(error, UserError):
         return str(error)
-    import os
     import traceback  # only for a bug: most commands never need it
 
     frames = traceback.extract_tb(error.__traceback__)
