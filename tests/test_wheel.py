@@ -6,6 +6,7 @@ must all come from the install."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,16 @@ pytestmark = pytest.mark.slow
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh virtual environment holding the wheel."""
     where = tmp_path_factory.mktemp("wheel")
+    # setuptools writes build/ and the egg-info into the tree it builds, so
+    # two test workers building one checkout at once break each other's
+    # build: each builds its own copy of the tree.
+    source = where / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".*cache"))
     # No isolation: the build uses the setuptools already installed, so the
     # test needs no index for the build itself (the install still does).
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(where / "dist"), str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(where / "dist"), str(source)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     wheel, = (where / "dist").glob("logstorm-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=120)
     bin_ = where / "venv" / "bin"
