@@ -120,6 +120,9 @@ class StreamSink:
     """TCP or TLS, on this producer's share of the connections, in turn."""
 
     longest_send = SEND_TIMEOUT + RECONNECT_SECONDS  # a stalled server, then a reconnection
+    # send() frames a batch into new bytes, or, unframed and unenveloped,
+    # has written it to the socket or the TLS buffer before it returns.
+    borrows = True
 
     def __init__(self, options: Options, share: int) -> None:
         self.options = options
@@ -160,7 +163,7 @@ class StreamSink:
         connection.close()
         self.connections[i] = None
 
-    def send(self, data: bytes, lines: int, intended: float) -> None:
+    def send(self, data: bytes | memoryview, lines: int, intended: float) -> None:
         prefix = header(self.options.envelope, intended, self.options.hostname, APP_NAME)
         frames = framed(data, self.options.framing, prefix)
         i = self.turn % len(self.connections)

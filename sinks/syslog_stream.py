@@ -109,7 +109,7 @@ class Connection:
         self._sendall(raw)
         return len(raw)
 
-    def _sendall(self, raw: bytes | bytearray) -> None:
+    def _sendall(self, raw: bytes | bytearray | memoryview) -> None:
         view, sent = memoryview(raw), 0
         try:
             while sent < len(view):
@@ -119,7 +119,7 @@ class Connection:
             raise Broken(reason_of(error), sent) from None
         self.written += sent
 
-    def write(self, frames: bytes | bytearray, lines: int, intended: float) -> None:
+    def write(self, frames: bytes | bytearray | memoryview, lines: int, intended: float) -> None:
         """Write a send's frames; its lines are pending until acknowledged."""
         if self.tls is None:
             self._sendall(frames)

@@ -44,14 +44,14 @@ def header(envelope: str, when: float, host: str, app: str) -> bytes:
     return PRI + f"{stamp} {host} {app}: ".encode()
 
 
-def enveloped(data: bytes, prefix: bytes) -> bytes:
+def enveloped(data: bytes | memoryview, prefix: bytes) -> bytes | memoryview:
     """Newline-terminated `data` with `prefix` in front of every line."""
     if not prefix:
         return data
-    return b"".join((prefix, memoryview(data.replace(b"\n", b"\n" + prefix))[:-len(prefix)]))
+    return b"".join((prefix, memoryview(bytes(data).replace(b"\n", b"\n" + prefix))[:-len(prefix)]))
 
 
-def framed(data: bytes, framing: str, prefix: bytes = b"") -> bytes | bytearray:
+def framed(data: bytes | memoryview, framing: str, prefix: bytes = b"") -> bytes | bytearray | memoryview:
     """Newline-terminated lines as messages (`prefix` in front of each),
     framed for a TCP or TLS stream."""
     if framing == "lf":
@@ -59,7 +59,7 @@ def framed(data: bytes, framing: str, prefix: bytes = b"") -> bytes | bytearray:
     return counted(data, prefix)
 
 
-def counted(data: bytes, prefix: bytes) -> bytes | bytearray:
+def counted(data: bytes | memoryview, prefix: bytes) -> bytes | bytearray:
     """Octet counting without a Python step per line: one bytes.replace
     turns the newline before each line into its message's block (the length
     in as many digits as the batch's longest, a space, the prefix); numpy

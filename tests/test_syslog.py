@@ -233,3 +233,6 @@ def test_octet_counting_writes_lengths_of_any_number_of_digits(prefix: bytes) ->
     assert framed(b"q" * 100 + b"\n" + b"r" * 200 + b"\n", "octet-counting", prefix) == b"".join(
         b"%d %s%s" % (len(prefix) + n, prefix, c * n) for c, n in ((b"q", 100), (b"r", 200)))
     assert framed(data, "lf", prefix) == enveloped(data, prefix) == b"".join(prefix + line + b"\n" for line in lines)
+    # Unpaced, the sink frames a view of the ring's own bytes (it borrows them).
+    for framing in ("octet-counting", "lf"):
+        assert bytes(framed(memoryview(data), framing, prefix)) == framed(data, framing, prefix)
