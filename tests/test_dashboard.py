@@ -167,12 +167,18 @@ def test_a_paced_multi_sink_record_renders_every_sink():
     assert rows == {"kafka": ["10,000", "9,000"], "s3": ["2,500", "2,250"], "kinesis": ["750", "675"]}
 
 
-@pytest.mark.parametrize("fill, verdict", [
-    ((0.97, 0.99), "rings full: the sinks set the pace"),
-    ((0.02, 0.0), "rings empty: the generators set the pace"),
+@pytest.mark.parametrize("fill, target, lag_s, verdict", [
+    ((0.97, 0.99), None, 0.004, "rings full: the sinks set the pace"),
+    ((0.02, 0.0), None, 0.004, "rings empty: the generators set the pace"),
+    # Paced, the generators run ahead of the schedule: full rings are the
+    # rate's doing unless a sink falls behind it.
+    ((0.97, 0.99), 50_000.0, 0.004, "rings full, sinks on schedule: the rate sets the pace"),
+    ((0.97, 0.99), 50_000.0, 0.8, "rings full: the sinks set the pace, behind the schedule"),
 ])
-def test_ring_fill_names_the_side_that_sets_the_pace(fill, verdict):
-    assert verdict in render(fed([record(2.0, [sink("null", 2, 50_000.0)], ring_fill=fill)]))
+def test_ring_fill_names_the_side_that_sets_the_pace(fill, target, lag_s, verdict):
+    text = render(fed([record(2.0, [sink("null", 2, 50_000.0, target=target, lag_s=lag_s)], ring_fill=fill)]))
+    assert verdict in text
+    assert "sinks set the pace" not in text or "sinks set the pace" in verdict
 
 
 def test_before_the_first_second_it_says_so():

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from harness.load.schedule import Schedule
 
+# A line sent this long after its intended time counts as late.
+LATE_SECONDS = 0.05
 # One send holds the lines due within this long of its first, so that timing
 # a send by its first line overstates no line's latency by more.
 CHUNK_SECONDS = 0.01

@@ -29,6 +29,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from harness.load.pacing import LATE_SECONDS
 from harness.report.readout import bar, clock, count, lag, ms, percent, rate, reporting, sparkline
 
 HISTORY_SECONDS = 60.0
@@ -128,7 +129,7 @@ class Dashboard:
             table.add_row(generator["name"], count(round(generator["rate"])),
                           f"{bar(generator['ring_fill'], FILL_WIDTH)} {percent(generator['ring_fill']):>4}")
         generating = not (self.lines and record["generated_total"] >= self.lines)
-        verdict = _pace_setter(record["generators"]) if generating else ""
+        verdict = _pace_setter(record["generators"], record["sinks"]) if generating else ""
         return [table, Text(verdict, style="yellow")] if verdict else [table]
 
     def _bad_lines(self) -> RenderableType:
@@ -160,15 +161,20 @@ def _table(headers: tuple[str, ...]) -> Table:
     return table
 
 
-def _pace_setter(generators: list[dict]) -> str:
+def _pace_setter(generators: list[dict], sinks: list[dict]) -> str:
     """Which side holds the run back, read from the rings while the
     generators generate: full rings wait for the sinks, empty ones for the
-    generators."""
+    generators. In a paced run the generators run ahead of the schedule,
+    so full rings with every sink on time mean the rate sets the pace, and
+    a sink is not called slow for sending no sooner than it was told to."""
     if not any(g["rate"] > 0 for g in generators):
         return ""
     fill = sum(g["ring_fill"] for g in generators) / len(generators)
     if fill >= FULL:
-        return "rings full: the sinks set the pace"
+        paced = all(sink["target"] is not None for sink in sinks)
+        if paced and all(sink["lag_s"] <= LATE_SECONDS for sink in sinks):
+            return "rings full, sinks on schedule: the rate sets the pace"
+        return "rings full: the sinks set the pace" + (", behind the schedule" if paced else "")
     if fill <= EMPTY:
         return "rings empty: the generators set the pace"
     return ""

@@ -16,14 +16,12 @@ from collections import Counter
 from typing import Any
 
 from harness.run.controls import WAIT_SLICE, Controls
-from harness.load.pacing import SEND_EVERY, Pacer
+from harness.load.pacing import LATE_SECONDS, SEND_EVERY, Pacer
 from harness.transport.ring import Ring, RingBatch, RingHandle
 from harness.run.spec import SinkTarget
 from harness.transport.stats import StatsBoard
 from sinks.base import Ack, ReaderGone, cut
 
-# A line sent this long after its intended time counts as late.
-LATE_SECONDS = 0.05
 # A sink that has only failed, delivering nothing, for this long is down.
 DOWN_SECONDS = 5.0
 # Latency of a paced send is recorded in this many parts along its lines' intended times.
