@@ -47,3 +47,11 @@ def test_help_says_where_short_flags_differ(command, says):
     text = " ".join(help_text(command).split())
     for phrase in says:
         assert " ".join(phrase.split()) in text, phrase
+
+
+@pytest.mark.parametrize("columns", ["60", "120"])
+def test_help_wraps_its_usage_at_the_width_columns_gives(columns):
+    done = run_cli("generate", "--help", env={"COLUMNS": columns})
+    usage = done.stdout.decode().split("\n\n")[0].splitlines()  # the examples below keep their lines
+    assert len(usage) > 1 and max(map(len, usage)) <= int(columns)
+    assert max(map(len, usage)) > int(columns) - 20  # and it uses the width
