@@ -49,6 +49,31 @@ def test_run_to_files_holds_exactly_the_generated_lines(tmp_path):
     assert len(names) >= 4 and not any(":" in n for n in names)
 
 
+def test_the_repetitions_of_a_profile_send_the_same_lines(tmp_path):
+    """The second repetition's generators are forked with the line factory
+    the first one built (kept by the supervisor): the same bytes, bad lines included."""
+    profile = tmp_path / "twice.toml"
+    profile.write_text(f'''[profile]
+description = "the same lines twice"
+repeat = 2
+
+[load]
+lines = 30_000
+seed = 9
+baddata = 10
+generators = 2
+
+[[sinks]]
+name = "filesystem"
+path = "{tmp_path / 'out'}"
+''')
+    reference = run_cli("generate", "-i", "30000", "-s", "9", "-b", "10", "-q")
+    result = run_cli("run", str(profile), "--results", str(tmp_path / "results"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count(b"30,000 delivered, 0 failed") == 2
+    assert sorted(file_lines(tmp_path / "out")) == sorted(reference.stdout.splitlines(keepends=True) * 2)
+
+
 def test_a_run_with_the_smallest_rings_cuts_its_batches_to_fit_them(tmp_path):
     reference = run_cli("generate", "-i", "30000", "-s", "5", "-q")
     result = run_cli("run", "--lines", "30000", "--seed", "5", "--ring-mib", "0.0625",
